@@ -1,1 +1,50 @@
-fn main() {}
+//! `target-node`: a durable Raft key-value server on openraft, redb and
+//! axum. See `--help` and docs/node-protocol.md.
+
+mod api;
+mod cli;
+mod log_prefix;
+mod network;
+mod node;
+mod store;
+mod types;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let config = match args.validate() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("target-node: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    log_prefix::init(config.id);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("target-node: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(node::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("target-node: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

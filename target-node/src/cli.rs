@@ -1,0 +1,245 @@
+//! Command-line flags, and their validation into a [`NodeConfig`].
+//!
+//! Validation rejects configurations that would make a cluster ambiguous
+//! (duplicate ids or addresses, a `--listen` that contradicts the node's own
+//! `--peer` entry) before anything touches the data directory.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Parser, ValueEnum};
+
+use crate::types::NodeId;
+
+/// A durable Raft key-value server: the default system under test of the
+/// chaos harness, and a correct Raft KV store to learn from.
+///
+/// Speaks the node protocol (docs/node-protocol.md): GET/PUT /kv/{key},
+/// POST /kv/{key}/cas, POST /kv/{key}/append, GET /health, GET /status.
+/// Raft RPCs travel under /raft/* on the same address.
+#[derive(Debug, Parser)]
+#[command(name = "target-node", version)]
+pub struct Args {
+    /// This node's id: a positive integer, unique in the cluster.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub id: NodeId,
+
+    /// Address to serve clients and peers on, e.g. 127.0.0.11:7000. Outgoing
+    /// connections to peers are bound to the same IP.
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: SocketAddr,
+
+    /// A cluster member as ID=IP:PORT. Repeat for every member; this node's
+    /// own entry may be included and must then equal --listen. With no
+    /// peers the node forms a single-node cluster.
+    #[arg(long = "peer", value_name = "ID=IP:PORT", value_parser = parse_peer)]
+    pub peers: Vec<(NodeId, SocketAddr)>,
+
+    /// Directory for the Raft log, vote and state machine (created if
+    /// missing). A directory written by another node id is refused.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// How reads are served. Only `linearizable` is correct; the others are
+    /// deliberate mistakes for the harness to catch.
+    #[arg(long, value_enum, default_value_t = ReadMode::Linearizable)]
+    pub read_mode: ReadMode,
+
+    /// Leader heartbeat interval, in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub heartbeat_ms: u64,
+
+    /// Lower bound of the randomized election timeout, in milliseconds.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub election_timeout_min_ms: u64,
+
+    /// Upper bound of the randomized election timeout, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub election_timeout_max_ms: u64,
+
+    /// Build a snapshot (and purge the log) after this many applied entries.
+    #[arg(long, default_value_t = 10_000, value_name = "ENTRIES")]
+    pub snapshot_threshold: u64,
+
+    /// How many entries before the snapshot to keep in the log, so that
+    /// slightly lagging followers catch up without a snapshot.
+    #[arg(long, default_value_t = 1_000, value_name = "ENTRIES")]
+    pub log_keep: u64,
+
+    /// How long a client request may wait for replication or a read barrier
+    /// before it is answered with a timeout error, in milliseconds.
+    #[arg(long, default_value_t = 2_000, value_name = "MS")]
+    pub request_timeout_ms: u64,
+}
+
+/// How `GET /kv/{key}` is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadMode {
+    /// Read-index: the leader confirms its leadership with a quorum and
+    /// waits until its state machine has applied the commit index.
+    Linearizable,
+    /// MISTAKE: the node that believes it is leader answers from its state
+    /// machine without confirming leadership (no barrier). A deposed leader
+    /// serves stale values.
+    LeaderLocal,
+    /// MISTAKE: every node answers from its own state machine (dirty read).
+    Local,
+}
+
+/// Timing knobs, validated.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub election_timeout_min: Duration,
+    pub election_timeout_max: Duration,
+    pub request_timeout: Duration,
+    pub snapshot_threshold: u64,
+    pub log_keep: u64,
+}
+
+/// A validated node configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    pub listen: SocketAddr,
+    /// Every member, this node included.
+    pub members: BTreeMap<NodeId, SocketAddr>,
+    pub data_dir: PathBuf,
+    pub read_mode: ReadMode,
+    pub timing: Timing,
+}
+
+fn parse_peer(text: &str) -> Result<(NodeId, SocketAddr), String> {
+    let (id, addr) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected ID=IP:PORT, got `{text}`"))?;
+    let id: NodeId = id
+        .trim()
+        .parse()
+        .map_err(|_| format!("peer id `{id}` is not a positive integer"))?;
+    if id == 0 {
+        return Err("peer id must be positive".into());
+    }
+    let addr: SocketAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("peer address `{addr}` is not IP:PORT"))?;
+    Ok((id, addr))
+}
+
+impl Args {
+    /// Checks the flags against each other.
+    pub fn validate(self) -> Result<NodeConfig, String> {
+        let mut members = BTreeMap::new();
+        let mut seen_addrs = BTreeMap::new();
+        for (id, addr) in &self.peers {
+            if members.insert(*id, *addr).is_some() {
+                return Err(format!("peer id {id} is given more than once"));
+            }
+            if let Some(other) = seen_addrs.insert(*addr, *id) {
+                return Err(format!("peers {other} and {id} share the address {addr}"));
+            }
+        }
+        match members.get(&self.id) {
+            Some(addr) if *addr != self.listen => {
+                return Err(format!(
+                    "--listen {} differs from this node's own --peer entry {}={addr}",
+                    self.listen, self.id
+                ));
+            }
+            Some(_) => {}
+            None => {
+                if let Some(other) = seen_addrs.get(&self.listen) {
+                    return Err(format!(
+                        "--listen {} is the address of peer {other}",
+                        self.listen
+                    ));
+                }
+                members.insert(self.id, self.listen);
+            }
+        }
+        if self.listen.ip().is_unspecified() {
+            return Err("--listen needs a concrete IP (peers bind to it), not 0.0.0.0".into());
+        }
+        if self.heartbeat_ms == 0 || self.election_timeout_min_ms <= self.heartbeat_ms {
+            return Err("the election timeout must exceed the heartbeat interval (> 0)".into());
+        }
+        if self.election_timeout_max_ms <= self.election_timeout_min_ms {
+            return Err("--election-timeout-max-ms must exceed --election-timeout-min-ms".into());
+        }
+        Ok(NodeConfig {
+            id: self.id,
+            listen: self.listen,
+            members,
+            data_dir: self.data_dir,
+            read_mode: self.read_mode,
+            timing: Timing {
+                heartbeat: Duration::from_millis(self.heartbeat_ms),
+                election_timeout_min: Duration::from_millis(self.election_timeout_min_ms),
+                election_timeout_max: Duration::from_millis(self.election_timeout_max_ms),
+                request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+                snapshot_threshold: self.snapshot_threshold.max(1),
+                log_keep: self.log_keep,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Result<NodeConfig, String> {
+        let mut argv = vec!["target-node", "--id", "1", "--listen", "127.0.0.11:7000"];
+        argv.extend_from_slice(&["--data-dir", "/tmp/x"]);
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .validate()
+    }
+
+    #[test]
+    fn single_node_without_peers_is_a_cluster_of_one() {
+        let config = args(&[]).unwrap();
+        assert_eq!(config.members.len(), 1);
+        assert_eq!(config.members[&1], "127.0.0.11:7000".parse().unwrap());
+    }
+
+    #[test]
+    fn own_peer_entry_is_optional_and_added() {
+        let config = args(&["--peer", "2=127.0.0.12:7000"]).unwrap();
+        assert_eq!(
+            config.members.keys().copied().collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--peer", "2=127.0.0.12:7000", "--peer", "2=127.0.0.13:7000"],
+                "more than once",
+            ),
+            (
+                &["--peer", "2=127.0.0.12:7000", "--peer", "3=127.0.0.12:7000"],
+                "share the address",
+            ),
+            (
+                &["--peer", "1=127.0.0.19:7000"],
+                "differs from this node's own",
+            ),
+            (&["--peer", "2=127.0.0.11:7000"], "is the address of peer 2"),
+            (&["--peer", "2:127.0.0.12:7000"], "expected ID=IP:PORT"),
+            (&["--peer", "x=127.0.0.12:7000"], "not a positive integer"),
+            (&["--peer", "2=localhost"], "not IP:PORT"),
+            (&["--heartbeat-ms", "900"], "election timeout must exceed"),
+        ];
+        for (extra, fragment) in cases {
+            let err = args(extra).expect_err(fragment);
+            assert!(
+                err.contains(fragment),
+                "{extra:?}: `{err}` lacks `{fragment}`"
+            );
+        }
+    }
+}
