@@ -85,6 +85,17 @@ pub enum ReadMode {
     Local,
 }
 
+impl ReadMode {
+    /// The flag value naming this mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadMode::Linearizable => "linearizable",
+            ReadMode::LeaderLocal => "leader-local",
+            ReadMode::Local => "local",
+        }
+    }
+}
+
 /// Timing knobs, validated.
 #[derive(Clone, Debug)]
 pub struct Timing {

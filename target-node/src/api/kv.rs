@@ -47,7 +47,14 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request("missing JSON body"));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))?;
+    // serde would also accept a struct written as an array; the protocol
+    // promises objects only.
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the JSON body must be an object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
 }
 
 fn hops(headers: &HeaderMap) -> u32 {

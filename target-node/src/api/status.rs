@@ -36,6 +36,7 @@ pub async fn status(State(node): State<Arc<Node>>) -> Json<Value> {
         "last_applied": m.last_applied.map(|id| id.index),
         "last_log_index": m.last_log_index,
         "snapshot": m.snapshot.map(|id| id.index),
-        "read_mode": format!("{:?}", node.read_mode).to_lowercase(),
+        "purged": m.purged.map(|id| id.index),
+        "read_mode": node.read_mode.name(),
     }))
 }

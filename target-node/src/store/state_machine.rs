@@ -58,6 +58,16 @@ impl KvView {
     }
 }
 
+/// A stored record, still encoded.
+type Encoded = Vec<u8>;
+
+/// The applied state as stored: encoded values and metadata.
+struct EncodedState {
+    pairs: Vec<(String, Encoded)>,
+    applied: Option<Encoded>,
+    membership: Option<Encoded>,
+}
+
 /// The body of a snapshot: the whole key-value map.
 #[derive(Serialize, Deserialize)]
 struct SnapshotBody {
@@ -112,7 +122,7 @@ impl StateMachineStore {
 
     /// Reads the applied state from disk (at startup).
     fn load(&self) -> Result<AppliedState, StorageError> {
-        let read = || -> Result<(Vec<(String, Vec<u8>)>, Option<Vec<u8>>, Option<Vec<u8>>), redb::Error> {
+        let read = || -> Result<EncodedState, redb::Error> {
             let txn = self.db.begin_read()?;
             let kv = txn.open_table(KV)?;
             let mut pairs = Vec::new();
@@ -121,13 +131,18 @@ impl StateMachineStore {
                 pairs.push((k.value().to_owned(), v.value().to_vec()));
             }
             let meta = txn.open_table(META)?;
-            let applied = meta.get(LAST_APPLIED)?.map(|v| v.value().to_vec());
-            let membership = meta.get(MEMBERSHIP)?.map(|v| v.value().to_vec());
-            Ok((pairs, applied, membership))
+            Ok(EncodedState {
+                pairs,
+                applied: meta.get(LAST_APPLIED)?.map(|v| v.value().to_vec()),
+                membership: meta.get(MEMBERSHIP)?.map(|v| v.value().to_vec()),
+            })
         };
         let subject = ErrorSubject::StateMachine;
-        let (pairs, applied, membership) =
-            read().map_err(io_err(subject.clone(), ErrorVerb::Read))?;
+        let EncodedState {
+            pairs,
+            applied,
+            membership,
+        } = read().map_err(io_err(subject.clone(), ErrorVerb::Read))?;
         let mut state = AppliedState::default();
         for (key, bytes) in pairs {
             state.kv.insert(key, decode(&bytes, subject.clone())?);
@@ -142,7 +157,7 @@ impl StateMachineStore {
     }
 
     fn stored_snapshot(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
-        let read = || -> Result<Option<(Vec<u8>, Vec<u8>)>, redb::Error> {
+        let read = || -> Result<Option<(Encoded, Encoded)>, redb::Error> {
             let txn = self.db.begin_read()?;
             let meta = txn.open_table(META)?;
             let m = meta.get(SNAPSHOT_META)?.map(|v| v.value().to_vec());
@@ -285,6 +300,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let data = snapshot.into_inner();
         let body: SnapshotBody = decode(&data, subject)?;
         persist_snapshot(self, meta, &data, Some(&body))?;
+        tracing::info!(last_log_id = ?meta.last_log_id, keys = body.kv.len(), "installed snapshot");
         let mut state = self.view.0.write().await;
         state.kv = body.kv;
         state.last_applied = meta.last_log_id;
@@ -308,23 +324,29 @@ fn persist_snapshot(
     install: Option<&SnapshotBody>,
 ) -> Result<(), StorageError> {
     let meta_bytes = encode(meta);
-    let install: Option<(Vec<(&String, Vec<u8>)>, Vec<u8>, Vec<u8>)> = install.map(|body| {
-        (
-            body.kv.iter().map(|(k, v)| (k, encode(v))).collect(),
-            encode(&meta.last_log_id),
-            encode(&meta.last_membership),
-        )
+    let install = install.map(|body| EncodedState {
+        pairs: body
+            .kv
+            .iter()
+            .map(|(k, v)| (k.clone(), encode(v)))
+            .collect(),
+        applied: Some(encode(&meta.last_log_id)),
+        membership: Some(encode(&meta.last_membership)),
     });
     store.write(|txn| {
         let mut meta_table = txn.open_table(META)?;
         meta_table.insert(SNAPSHOT_META, meta_bytes.as_slice())?;
         meta_table.insert(SNAPSHOT_DATA, data)?;
-        if let Some((pairs, applied, membership)) = &install {
-            meta_table.insert(LAST_APPLIED, applied.as_slice())?;
-            meta_table.insert(MEMBERSHIP, membership.as_slice())?;
+        if let Some(state) = &install {
+            if let Some(applied) = &state.applied {
+                meta_table.insert(LAST_APPLIED, applied.as_slice())?;
+            }
+            if let Some(membership) = &state.membership {
+                meta_table.insert(MEMBERSHIP, membership.as_slice())?;
+            }
             let mut kv = txn.open_table(KV)?;
             kv.retain(|_, _| false)?;
-            for (key, bytes) in pairs {
+            for (key, bytes) in &state.pairs {
                 kv.insert(key.as_str(), bytes.as_slice())?;
             }
         }

@@ -1,0 +1,9 @@
+//! Integration tests against real `target-node` processes on loopback
+//! addresses, each bounded in time and cleaned up by `support::Cluster`.
+
+mod bad_input;
+mod faults;
+mod replication;
+mod single;
+mod snapshot;
+mod support;
