@@ -1,0 +1,327 @@
+//! What a fault did: outcomes and the events the history records.
+//!
+//! Owns [`Outcome`] (`installed | skipped | indeterminate`, as in openraft's
+//! Jepsen suite), [`FaultEvent`] (one start or stop of a fault, serialized
+//! exactly as the history's `f` and `value`), and [`FaultReport`], which
+//! every fault verb returns.
+//!
+//! Invariants:
+//! - A start and its stop carry the same [`FaultId`]; ids are unique within
+//!   a [`crate::Nemesis`] and increase in the order faults start.
+//! - A verb that changed nothing (outcome `skipped`) returns no event, so
+//!   the history shades only windows in which a fault may have been active.
+//! - An `indeterminate` change still returns its event: the fault may be in
+//!   effect, and the history must say so.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Grudge, NodeName, PartitionShape};
+
+/// What a fault verb did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The change took effect.
+    Installed,
+    /// Nothing was changed, for the reason given (the node was already
+    /// dead, already paused, not paused, ...).
+    Skipped(String),
+    /// The change may or may not have taken effect.
+    Indeterminate(String),
+}
+
+impl Outcome {
+    /// Did the change certainly take effect?
+    pub fn is_installed(&self) -> bool {
+        matches!(self, Self::Installed)
+    }
+
+    /// A skip with a reason.
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self::Skipped(reason.into())
+    }
+
+    /// The outcome of several per-node outcomes: indeterminate if any is,
+    /// else installed if any is, else skipped (with the first reason).
+    pub fn combine<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Self {
+        let mut combined: Option<Outcome> = None;
+        for outcome in outcomes {
+            combined = Some(match (combined.take(), outcome) {
+                (Some(c @ Self::Indeterminate(_)), _) => c,
+                (_, o @ Self::Indeterminate(_)) => o.clone(),
+                (Some(Self::Installed), _) | (_, Self::Installed) => Self::Installed,
+                (Some(c), _) => c,
+                (None, o) => o.clone(),
+            });
+        }
+        combined.unwrap_or_else(|| Self::skipped("no nodes"))
+    }
+}
+
+/// Identifies one fault, from its start to its stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FaultId(pub u64);
+
+/// The kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Network partition (a grudge).
+    Partition,
+    /// Random packet loss between nodes.
+    Loss,
+    /// SIGKILL; stopped by a restart.
+    Kill,
+    /// SIGSTOP; stopped by SIGCONT.
+    Pause,
+}
+
+/// Whether an event starts or stops a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The fault begins.
+    Start,
+    /// The fault ends.
+    Stop,
+}
+
+/// The history's `f` of a nemesis event: `start-partition`, `stop-kill`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventName {
+    StartPartition,
+    StopPartition,
+    StartLoss,
+    StopLoss,
+    StartKill,
+    StopKill,
+    StartPause,
+    StopPause,
+}
+
+impl EventName {
+    /// The name of `phase` of a `kind` fault.
+    pub fn new(phase: Phase, kind: FaultKind) -> Self {
+        use {EventName::*, FaultKind::*, Phase::*};
+        match (phase, kind) {
+            (Start, Partition) => StartPartition,
+            (Stop, Partition) => StopPartition,
+            (Start, Loss) => StartLoss,
+            (Stop, Loss) => StopLoss,
+            (Start, Kill) => StartKill,
+            (Stop, Kill) => StopKill,
+            (Start, Pause) => StartPause,
+            (Stop, Pause) => StopPause,
+        }
+    }
+
+    /// The name as it appears in the history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartPartition => "start-partition",
+            Self::StopPartition => "stop-partition",
+            Self::StartLoss => "start-loss",
+            Self::StopLoss => "stop-loss",
+            Self::StartKill => "start-kill",
+            Self::StopKill => "stop-kill",
+            Self::StartPause => "start-pause",
+            Self::StopPause => "stop-pause",
+        }
+    }
+}
+
+/// What one node's part in a process fault was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeOutcome {
+    /// What happened to this node.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// The pid signalled, or the new pid after a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// Fault-specific details of an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FaultDetail {
+    /// A partition: who drops whom, and the shape it was cut as.
+    Partition {
+        grudge: Grudge,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shape: Option<PartitionShape>,
+    },
+    /// Packet loss: the probability that a packet between nodes is dropped.
+    Loss { probability: f64 },
+    /// A process fault: each targeted node's outcome.
+    Process {
+        per_node: BTreeMap<NodeName, NodeOutcome>,
+    },
+}
+
+/// The `value` of a nemesis event in the history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultValue {
+    /// Shared by the start and the stop of one fault.
+    pub id: FaultId,
+    /// What kind of fault.
+    pub fault: FaultKind,
+    /// The nodes the fault affects (for a partition, every node in the
+    /// grudge).
+    pub nodes: Vec<NodeName>,
+    /// Kind-specific detail.
+    pub detail: FaultDetail,
+}
+
+/// One start or stop of a fault, as the controller records it:
+/// `{"process":"nemesis","type":"info","f": <f>,"value": <value>}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultEvent {
+    /// `start-partition`, `stop-kill`, ...
+    pub f: EventName,
+    /// The fault's description.
+    pub value: FaultValue,
+}
+
+impl FaultEvent {
+    /// An event for `phase` of fault `value`.
+    pub fn new(phase: Phase, value: FaultValue) -> Self {
+        Self {
+            f: EventName::new(phase, value.fault),
+            value,
+        }
+    }
+
+    /// The whole history line, without `index` and `time`, which the
+    /// controller adds.
+    pub fn to_history_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "process": "nemesis",
+            "type": "info",
+            "f": self.f,
+            "value": self.value,
+        })
+    }
+}
+
+/// What a fault verb did, and the events to record (none when skipped).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// Overall outcome.
+    pub outcome: Outcome,
+    /// Events for the history, in order.
+    pub events: Vec<FaultEvent>,
+}
+
+impl FaultReport {
+    /// A report of a verb that changed nothing.
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::skipped(reason),
+            events: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_line_matches_the_documented_format() {
+        let grudge = Grudge::complete(&[["n1".into()].into(), ["n2".into()].into()]);
+        let event = FaultEvent::new(
+            Phase::Start,
+            FaultValue {
+                id: FaultId(3),
+                fault: FaultKind::Partition,
+                nodes: vec!["n1".into(), "n2".into()],
+                detail: FaultDetail::Partition {
+                    grudge,
+                    shape: Some(PartitionShape::IsolateOne),
+                },
+            },
+        );
+        assert_eq!(
+            event.to_history_json(),
+            serde_json::json!({
+                "process": "nemesis",
+                "type": "info",
+                "f": "start-partition",
+                "value": {
+                    "id": 3,
+                    "fault": "partition",
+                    "nodes": ["n1", "n2"],
+                    "detail": {
+                        "grudge": {"n1": ["n2"], "n2": ["n1"]},
+                        "shape": "isolate-one",
+                    },
+                },
+            })
+        );
+        let back: FaultEvent =
+            serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn process_detail_carries_per_node_outcomes() {
+        let mut per_node = BTreeMap::new();
+        per_node.insert(
+            NodeName::from("n1"),
+            NodeOutcome {
+                outcome: Outcome::Installed,
+                pid: Some(42),
+            },
+        );
+        per_node.insert(
+            NodeName::from("n2"),
+            NodeOutcome {
+                outcome: Outcome::skipped("not running"),
+                pid: None,
+            },
+        );
+        let detail = FaultDetail::Process { per_node };
+        assert_eq!(
+            serde_json::to_value(&detail).unwrap(),
+            serde_json::json!({"per_node": {
+                "n1": {"outcome": "installed", "pid": 42},
+                "n2": {"outcome": "skipped", "reason": "not running"},
+            }})
+        );
+        let back: FaultDetail =
+            serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
+        assert_eq!(back, detail);
+    }
+
+    #[test]
+    fn outcomes_combine_pessimistically() {
+        let i = Outcome::Installed;
+        let s = Outcome::skipped("x");
+        let q = Outcome::Indeterminate("y".into());
+        assert_eq!(Outcome::combine([&s, &i]), i);
+        assert_eq!(Outcome::combine([&i, &q, &s]), q);
+        assert_eq!(Outcome::combine([&s]), s);
+        assert_eq!(Outcome::combine([]), Outcome::skipped("no nodes"));
+    }
+
+    #[test]
+    fn event_names_round_trip() {
+        for phase in [Phase::Start, Phase::Stop] {
+            for kind in [
+                FaultKind::Partition,
+                FaultKind::Loss,
+                FaultKind::Kill,
+                FaultKind::Pause,
+            ] {
+                let name = EventName::new(phase, kind);
+                let json = serde_json::to_string(&name).unwrap();
+                assert_eq!(json, format!("\"{}\"", name.as_str()));
+            }
+        }
+    }
+}

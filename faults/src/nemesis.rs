@@ -1,0 +1,476 @@
+//! [`Nemesis`]: the cleanup guard that owns a cluster's processes and
+//! firewall, and the fault verbs that record what they did.
+//!
+//! Owns every node process and the firewall of one run, the ids of the
+//! faults in force, and the pairing of each fault's start with its stop.
+//!
+//! Invariants:
+//! - Cleanup cannot be forgotten: dropping a `Nemesis` (normal return,
+//!   `?`, panic unwinding) synchronously resumes every process group it
+//!   started, SIGKILLs them, reaps them and flushes the harness's chains.
+//!   [`Nemesis::shutdown`] does the same, asynchronously, and reports
+//!   errors.
+//! - What `Drop` cannot cover (SIGKILL of the controller, `abort`,
+//!   `std::process::exit`) the kernel does: each node has
+//!   `PR_SET_PDEATHSIG = SIGKILL`, and the rules live in the run's private
+//!   network namespace, which vanishes with its last process.
+//! - Ids increase in the order faults start; a stop carries its start's id.
+//!   A node killed or paused twice keeps the id of its first fault.
+//! - A process fault acts on every named node even if one fails: a node's
+//!   error becomes its [`Outcome::Indeterminate`], so no event is lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::{
+    FaultDetail, FaultError, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, Grudge,
+    NodeName, NodeOutcome, Outcome, PartitionShape, Phase,
+    net::{Firewall, LoopbackIptables, RuleBackend},
+    process::{NodeProcess, NodeSpec, UnexpectedExit},
+};
+
+/// The partition or loss in force.
+struct ActiveNet {
+    id: FaultId,
+    nodes: Vec<NodeName>,
+    detail: FaultDetail,
+}
+
+/// Owns a cluster's node processes and firewall; injects and ends faults.
+pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
+    nodes: BTreeMap<NodeName, NodeProcess>,
+    firewall: Option<Firewall<B>>,
+    next_id: u64,
+    partition: Option<ActiveNet>,
+    loss: Option<ActiveNet>,
+    killed: BTreeMap<NodeName, FaultId>,
+    paused: BTreeMap<NodeName, FaultId>,
+}
+
+impl<B: RuleBackend> Nemesis<B> {
+    /// A nemesis with no nodes yet. Without a firewall, network faults are
+    /// skipped (the plan asked for none, or the run has no namespace).
+    pub fn new(firewall: Option<Firewall<B>>) -> Self {
+        Self {
+            nodes: BTreeMap::new(),
+            firewall,
+            next_id: 0,
+            partition: None,
+            loss: None,
+            killed: BTreeMap::new(),
+            paused: BTreeMap::new(),
+        }
+    }
+
+    /// Start a node and take ownership of its process. Returns its pid.
+    pub async fn start_node(&mut self, spec: NodeSpec) -> Result<u32, FaultError> {
+        if self.nodes.contains_key(&spec.name) {
+            return Err(FaultError::DuplicateNode { node: spec.name });
+        }
+        let node = NodeProcess::spawn(spec).await?;
+        let pid = node.pid().expect("a freshly spawned node runs");
+        self.nodes.insert(node.name().clone(), node);
+        Ok(pid)
+    }
+
+    /// The nodes, in order.
+    pub fn node_names(&self) -> Vec<NodeName> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    /// One node's process.
+    pub fn node(&self, name: &NodeName) -> Option<&NodeProcess> {
+        self.nodes.get(name)
+    }
+
+    /// One node's process, mutably (to check its state).
+    pub fn node_mut(&mut self, name: &NodeName) -> Option<&mut NodeProcess> {
+        self.nodes.get_mut(name)
+    }
+
+    /// The firewall, if network faults are enabled.
+    pub fn firewall(&self) -> Option<&Firewall<B>> {
+        self.firewall.as_ref()
+    }
+
+    /// Exits the harness did not cause, since the last call: findings.
+    pub fn unexpected_exits(&mut self) -> Vec<UnexpectedExit> {
+        self.nodes
+            .values_mut()
+            .filter_map(NodeProcess::take_unexpected_exit)
+            .collect()
+    }
+
+    /// Install `grudge` (cut as `shape`, if it was), replacing any
+    /// partition in force: the old one's stop event comes first.
+    pub async fn partition(
+        &mut self,
+        grudge: Grudge,
+        shape: Option<PartitionShape>,
+    ) -> Result<FaultReport, FaultError> {
+        let Some(firewall) = self.firewall.as_mut() else {
+            return Ok(FaultReport::skipped("network faults are disabled"));
+        };
+        if grudge.is_empty() {
+            return Ok(FaultReport::skipped("the grudge drops nothing"));
+        }
+        let outcome = firewall.partition(&grudge).await?;
+        let mut events: Vec<FaultEvent> = self.partition.take().map(stop).into_iter().collect();
+        let active = ActiveNet {
+            id: self.fresh_id(),
+            nodes: grudge.nodes().into_iter().collect(),
+            detail: FaultDetail::Partition { grudge, shape },
+        };
+        events.push(start(FaultKind::Partition, &active));
+        self.partition = Some(active);
+        Ok(FaultReport { outcome, events })
+    }
+
+    /// Drop packets to and from `nodes` with `probability`, replacing any
+    /// loss in force.
+    pub async fn loss(
+        &mut self,
+        nodes: &[NodeName],
+        probability: f64,
+    ) -> Result<FaultReport, FaultError> {
+        let Some(firewall) = self.firewall.as_mut() else {
+            return Ok(FaultReport::skipped("network faults are disabled"));
+        };
+        let nodes = dedup(nodes);
+        if nodes.is_empty() {
+            return Ok(FaultReport::skipped("no nodes"));
+        }
+        let outcome = firewall.loss(&nodes, probability).await?;
+        let mut events: Vec<FaultEvent> = self.loss.take().map(stop).into_iter().collect();
+        let active = ActiveNet {
+            id: self.fresh_id(),
+            nodes,
+            detail: FaultDetail::Loss { probability },
+        };
+        events.push(start(FaultKind::Loss, &active));
+        self.loss = Some(active);
+        Ok(FaultReport { outcome, events })
+    }
+
+    /// Remove every partition and loss rule.
+    pub async fn heal(&mut self) -> Result<FaultReport, FaultError> {
+        let Some(firewall) = self.firewall.as_mut() else {
+            return Ok(FaultReport::skipped("network faults are disabled"));
+        };
+        // Flush even when nothing is known to be in force: it is cheap and
+        // makes heal a reliable reset.
+        let outcome = firewall.heal().await?;
+        let events: Vec<FaultEvent> = [self.partition.take(), self.loss.take()]
+            .into_iter()
+            .flatten()
+            .map(stop)
+            .collect();
+        if events.is_empty() && outcome.is_installed() {
+            return Ok(FaultReport::skipped("no network fault in force"));
+        }
+        Ok(FaultReport { outcome, events })
+    }
+
+    /// SIGKILL `nodes`. A paused node's pause ends with it.
+    pub async fn kill(&mut self, nodes: &[NodeName]) -> Result<FaultReport, FaultError> {
+        let nodes = self.known(nodes)?;
+        let mut events = self.end_pauses(&nodes, "ended by kill");
+        let mut per_node = BTreeMap::new();
+        for name in &nodes {
+            let node = self.nodes.get_mut(name).expect("known node");
+            let pid = node.pid();
+            let outcome = indeterminate_on_error(name, node.kill().await);
+            per_node.insert(name.clone(), NodeOutcome { outcome, pid });
+        }
+        let id = self.fresh_id();
+        for (name, o) in &per_node {
+            if !matches!(o.outcome, Outcome::Skipped(_)) {
+                self.killed.entry(name.clone()).or_insert(id);
+            }
+        }
+        events.extend(process_event(
+            Phase::Start,
+            FaultKind::Kill,
+            id,
+            per_node.clone(),
+        ));
+        Ok(report(per_node, events))
+    }
+
+    /// Start `nodes` again if they are not running (same command, same data
+    /// directory). Ends their kill faults. A node that died on its own is
+    /// restarted under a fresh id: a `stop-kill` without a `start-kill`.
+    pub async fn restart(&mut self, nodes: &[NodeName]) -> Result<FaultReport, FaultError> {
+        let nodes = self.known(nodes)?;
+        let mut groups: BTreeMap<Option<FaultId>, BTreeMap<NodeName, NodeOutcome>> =
+            BTreeMap::new();
+        for name in &nodes {
+            let node = self.nodes.get_mut(name).expect("known node");
+            let outcome = indeterminate_on_error(name, node.start().await);
+            let pid = node.pid();
+            let id = if outcome.is_installed() {
+                self.killed.remove(name)
+            } else {
+                self.killed.get(name).copied()
+            };
+            groups
+                .entry(id)
+                .or_default()
+                .insert(name.clone(), NodeOutcome { outcome, pid });
+        }
+        let mut events = Vec::new();
+        let mut all = BTreeMap::new();
+        for (id, per_node) in groups {
+            let id = match id {
+                Some(id) => id,
+                None => self.fresh_id(),
+            };
+            events.extend(process_event(
+                Phase::Stop,
+                FaultKind::Kill,
+                id,
+                per_node.clone(),
+            ));
+            all.extend(per_node);
+        }
+        Ok(report(all, events))
+    }
+
+    /// SIGSTOP `nodes`.
+    pub async fn pause(&mut self, nodes: &[NodeName]) -> Result<FaultReport, FaultError> {
+        let nodes = self.known(nodes)?;
+        let mut per_node = BTreeMap::new();
+        for name in &nodes {
+            let node = self.nodes.get_mut(name).expect("known node");
+            let outcome = indeterminate_on_error(name, node.pause());
+            per_node.insert(
+                name.clone(),
+                NodeOutcome {
+                    outcome,
+                    pid: node.pid(),
+                },
+            );
+        }
+        let id = self.fresh_id();
+        for (name, o) in &per_node {
+            if o.outcome.is_installed() {
+                self.paused.insert(name.clone(), id);
+            }
+        }
+        let events = process_event(Phase::Start, FaultKind::Pause, id, per_node.clone())
+            .into_iter()
+            .collect();
+        Ok(report(per_node, events))
+    }
+
+    /// SIGCONT `nodes`.
+    pub async fn resume(&mut self, nodes: &[NodeName]) -> Result<FaultReport, FaultError> {
+        let nodes = self.known(nodes)?;
+        let mut groups: BTreeMap<Option<FaultId>, BTreeMap<NodeName, NodeOutcome>> =
+            BTreeMap::new();
+        for name in &nodes {
+            let node = self.nodes.get_mut(name).expect("known node");
+            let outcome = indeterminate_on_error(name, node.resume());
+            let id = self.paused.remove(name);
+            groups.entry(id).or_default().insert(
+                name.clone(),
+                NodeOutcome {
+                    outcome,
+                    pid: node.pid(),
+                },
+            );
+        }
+        let mut events = Vec::new();
+        let mut all = BTreeMap::new();
+        for (id, per_node) in groups {
+            if let Some(id) = id {
+                events.extend(process_event(
+                    Phase::Stop,
+                    FaultKind::Pause,
+                    id,
+                    per_node.clone(),
+                ));
+            }
+            all.extend(per_node);
+        }
+        Ok(report(all, events))
+    }
+
+    /// End every fault: heal the network, resume paused nodes, restart dead
+    /// ones. The final phase of a run, before its final reads.
+    pub async fn recover(&mut self) -> Result<Vec<FaultReport>, FaultError> {
+        let all = self.node_names();
+        Ok(vec![
+            self.heal().await?,
+            self.resume(&all).await?,
+            self.restart(&all).await?,
+        ])
+    }
+
+    /// Resume, kill and reap every node, and flush the firewall. Every step
+    /// is attempted; the first error is returned.
+    pub async fn shutdown(mut self) -> Result<(), FaultError> {
+        let mut first_error = None;
+        let mut keep = |r: Result<Outcome, FaultError>| {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "shutdown step failed");
+                first_error.get_or_insert(e);
+            }
+        };
+        for node in self.nodes.values_mut() {
+            keep(node.resume());
+            keep(node.kill().await);
+        }
+        if let Some(firewall) = self.firewall.as_mut() {
+            keep(firewall.heal().await);
+        }
+        // Drop finds nothing left to do, or retries what failed.
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// What `Drop` does: resume, SIGKILL and reap every node, then flush
+    /// the firewall, synchronously.
+    pub fn cleanup_blocking(&mut self) {
+        for node in self.nodes.values_mut() {
+            if let Err(e) = node.kill_blocking() {
+                tracing::error!(node = %node.name(), error = %e, "cannot kill node during cleanup");
+            }
+        }
+        if let Some(firewall) = self.firewall.as_mut()
+            && let Err(e) = firewall.heal_blocking()
+        {
+            tracing::error!(error = %e, "cannot flush firewall during cleanup");
+        }
+        self.partition = None;
+        self.loss = None;
+        self.paused.clear();
+    }
+
+    fn fresh_id(&mut self) -> FaultId {
+        self.next_id += 1;
+        FaultId(self.next_id)
+    }
+
+    /// Sorted, distinct `nodes`, all known.
+    fn known(&self, nodes: &[NodeName]) -> Result<Vec<NodeName>, FaultError> {
+        let nodes = dedup(nodes);
+        match nodes.iter().find(|n| !self.nodes.contains_key(*n)) {
+            Some(node) => Err(FaultError::UnknownNode { node: node.clone() }),
+            None => Ok(nodes),
+        }
+    }
+
+    /// Stop events for the pauses of `nodes` that are in force.
+    fn end_pauses(&mut self, nodes: &[NodeName], why: &str) -> Vec<FaultEvent> {
+        let mut groups: BTreeMap<FaultId, BTreeMap<NodeName, NodeOutcome>> = BTreeMap::new();
+        for name in nodes {
+            if let Some(id) = self.paused.remove(name) {
+                let pid = self.nodes.get(name).and_then(NodeProcess::pid);
+                let outcome = Outcome::skipped(why);
+                groups
+                    .entry(id)
+                    .or_default()
+                    .insert(name.clone(), NodeOutcome { outcome, pid });
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(id, per_node)| {
+                FaultEvent::new(
+                    Phase::Stop,
+                    FaultValue {
+                        id,
+                        fault: FaultKind::Pause,
+                        nodes: per_node.keys().cloned().collect(),
+                        detail: FaultDetail::Process { per_node },
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+impl<B: RuleBackend> Drop for Nemesis<B> {
+    fn drop(&mut self) {
+        self.cleanup_blocking();
+    }
+}
+
+/// A per-node failure becomes an indeterminate outcome, so that one node's
+/// failure never loses the other nodes' events.
+fn indeterminate_on_error(node: &NodeName, result: Result<Outcome, FaultError>) -> Outcome {
+    result.unwrap_or_else(|e| {
+        tracing::error!(%node, error = %e, "process fault failed");
+        Outcome::Indeterminate(e.to_string())
+    })
+}
+
+fn dedup(nodes: &[NodeName]) -> Vec<NodeName> {
+    nodes
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn start(fault: FaultKind, active: &ActiveNet) -> FaultEvent {
+    FaultEvent::new(
+        Phase::Start,
+        FaultValue {
+            id: active.id,
+            fault,
+            nodes: active.nodes.clone(),
+            detail: active.detail.clone(),
+        },
+    )
+}
+
+fn stop(active: ActiveNet) -> FaultEvent {
+    let fault = match active.detail {
+        FaultDetail::Loss { .. } => FaultKind::Loss,
+        _ => FaultKind::Partition,
+    };
+    FaultEvent::new(
+        Phase::Stop,
+        FaultValue {
+            id: active.id,
+            fault,
+            nodes: active.nodes,
+            detail: active.detail,
+        },
+    )
+}
+
+/// The event of a process fault, naming the nodes it affected; `None` if it
+/// affected none.
+fn process_event(
+    phase: Phase,
+    fault: FaultKind,
+    id: FaultId,
+    per_node: BTreeMap<NodeName, NodeOutcome>,
+) -> Option<FaultEvent> {
+    let nodes: Vec<NodeName> = per_node
+        .iter()
+        .filter(|(_, o)| !matches!(o.outcome, Outcome::Skipped(_)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if nodes.is_empty() {
+        return None;
+    }
+    Some(FaultEvent::new(
+        phase,
+        FaultValue {
+            id,
+            fault,
+            nodes,
+            detail: FaultDetail::Process { per_node },
+        },
+    ))
+}
+
+fn report(per_node: BTreeMap<NodeName, NodeOutcome>, events: Vec<FaultEvent>) -> FaultReport {
+    FaultReport {
+        outcome: Outcome::combine(per_node.values().map(|o| &o.outcome)),
+        events,
+    }
+}
