@@ -1,0 +1,6 @@
+//! The harness library: plans, the controller, the run store and verdicts.
+//! The `harness` binary is a thin command line over it.
+
+pub mod cli;
+pub mod exit_code;
+pub mod plan;

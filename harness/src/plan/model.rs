@@ -1,0 +1,366 @@
+//! The plan file's shape: every field a person may write, with defaults.
+//!
+//! Unknown fields are errors everywhere (`deny_unknown_fields`). Fields
+//! that semantic validation must point at are `Spanned`, so an error like
+//! "a fault at 90s in a 60s plan" names the line of that `at:`.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
+
+use super::duration::HumanDuration;
+
+/// A chaos test: the cluster, the workload, the faults and the final phase.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Plan {
+    /// Names the run directory: `runs/<name>/<timestamp>/`.
+    pub name: String,
+    /// Seed of every random decision (op mix, fault picks, targets). Random
+    /// when absent; the stored plan always records the seed that was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The system under test.
+    #[serde(default)]
+    pub cluster: ClusterSpec,
+    /// What the clients do.
+    pub workload: WorkloadSpec,
+    /// How long clients run and faults are injected, e.g. `30s`.
+    #[schemars(with = "HumanDuration")]
+    pub duration: Spanned<HumanDuration>,
+    /// The fault schedule: random (`every` + `pick`) or a `timeline`.
+    #[serde(default)]
+    pub faults: FaultsSpec,
+    /// What happens after `duration`: heal, settle, final reads.
+    #[serde(default, rename = "final")]
+    pub final_phase: FinalSpec,
+    /// Checker settings.
+    #[serde(default)]
+    pub check: CheckSpec,
+}
+
+/// Which system runs on the nodes, and how many nodes.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterSpec {
+    /// `raft-kv` (our target-node).
+    #[serde(default)]
+    pub system: System,
+    /// Number of nodes, 1 to 50. Node `nI` listens on 127.0.0.(10+I).
+    #[serde(default = "default_nodes")]
+    #[schemars(with = "usize")]
+    pub nodes: Spanned<usize>,
+    /// Extra arguments for every node, e.g. `["--read-mode", "local"]`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Path of the node binary; by default `target-node` next to `harness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        Self {
+            system: System::default(),
+            nodes: default_nodes(),
+            args: Vec::new(),
+            binary: None,
+        }
+    }
+}
+
+fn default_nodes() -> Spanned<usize> {
+    Spanned::new(3, Location::UNKNOWN, Location::UNKNOWN)
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum System {
+    /// Our own Raft key-value server, `target-node`.
+    #[default]
+    RaftKv,
+}
+
+/// The client workload.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WorkloadSpec {
+    /// `register` (read/write/cas, checked for linearizability) or `set`
+    /// (unique appends, checked for lost writes).
+    pub kind: WorkloadKind,
+    /// Keys in use at once; each key is retired after `ops-per-key`
+    /// operations and a fresh key takes its place.
+    #[serde(default = "default_keys")]
+    pub keys: usize,
+    /// Operations per key before it is retired; keeps each key's history
+    /// small enough to check, as Jepsen's independent keys do.
+    #[serde(default = "default_ops_per_key")]
+    pub ops_per_key: usize,
+    /// Concurrent clients; client `i` talks to node `i mod nodes`.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Total operations per second across all clients.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Relative weights of the operations, e.g. `{read: 2, write: 1, cas: 1}`
+    /// (register) or `{append: 9, read: 1}` (set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<BTreeMap<String, u32>>")]
+    pub mix: Option<Spanned<BTreeMap<String, u32>>>,
+    /// How long a client waits for one operation before recording it as
+    /// indeterminate (`info`).
+    #[serde(default = "default_op_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_keys() -> usize {
+    4
+}
+fn default_ops_per_key() -> usize {
+    200
+}
+fn default_concurrency() -> usize {
+    6
+}
+fn default_rate() -> f64 {
+    200.0
+}
+fn default_op_timeout() -> HumanDuration {
+    HumanDuration::from_millis(1000)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    Register,
+    Set,
+}
+
+/// The fault schedule. Empty means no faults.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FaultsSpec {
+    /// Random schedule: wait this long, inject a fault picked from `pick`,
+    /// let it run its course, repeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub every: Option<Spanned<HumanDuration>>,
+    /// Faults the random schedule picks from, by `weight`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pick: Vec<FaultSpec>,
+    /// Explicit schedule: each entry starts at its `at`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<FaultSpec>,
+}
+
+/// One fault. Which fields apply depends on `fault`:
+///
+/// | fault | fields |
+/// |---|---|
+/// | `kill` | `target`, `restart-after` |
+/// | `pause` | `target`, `for` |
+/// | `partition` | `shape`, `for` |
+/// | `loss` | `target`, `probability`, `for` |
+///
+/// `at` belongs to timeline entries, `weight` to `pick` entries.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FaultSpec {
+    #[schemars(with = "FaultKind")]
+    pub fault: Spanned<FaultKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<TargetSpec>")]
+    pub target: Option<Spanned<TargetSpec>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ShapeSpec>")]
+    pub shape: Option<Spanned<ShapeSpec>>,
+    /// How long the fault lasts (pause, partition, loss).
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub lasts: Option<Spanned<HumanDuration>>,
+    /// How long a killed node stays down before it restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub restart_after: Option<Spanned<HumanDuration>>,
+    /// Share of packets dropped (loss), in (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    pub probability: Option<Spanned<f64>>,
+    /// Relative chance of being picked (random schedule), default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<u32>")]
+    pub weight: Option<Spanned<u32>>,
+    /// When the fault starts, from the beginning of the run (timeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub at: Option<Spanned<HumanDuration>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL the target's process group; restart it after `restart-after`.
+    Kill,
+    /// SIGSTOP the target; SIGCONT after `for`.
+    Pause,
+    /// Drop packets between groups of nodes (iptables), heal after `for`.
+    Partition,
+    /// Drop a random share of packets to the target nodes, for `for`.
+    Loss,
+}
+
+/// Which nodes a process fault hits: `one`, `leader`, `minority`,
+/// `majority`, `all`, a node name (`n2`) or a list of names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TargetSpec {
+    Kind(TargetKind),
+    Named(Vec<String>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    One,
+    Leader,
+    Minority,
+    Majority,
+    All,
+}
+
+/// How a partition splits the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShapeSpec {
+    /// One random node loses contact with all others.
+    IsolateOne,
+    /// The current leader loses contact with all others.
+    IsolateLeader,
+    /// A random majority and minority.
+    Halves,
+    /// Every node sees a majority, no two nodes the same one.
+    MajoritiesRing,
+    /// Two halves joined by one node that sees both.
+    Bridge,
+}
+
+/// After `duration`: stop faults, heal, settle, read.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FinalSpec {
+    /// Heal the network, resume paused and restart killed nodes.
+    #[serde(default = "yes")]
+    pub heal: bool,
+    /// Quiet time after the cluster is healthy again, before final reads.
+    #[serde(default = "default_settle")]
+    pub settle: HumanDuration,
+    /// Read every key once more at the end (always on for `set`).
+    #[serde(default = "yes")]
+    pub reads: bool,
+    /// How long to wait for the healed cluster to elect a leader.
+    #[serde(default = "default_recover")]
+    pub recover_timeout: HumanDuration,
+}
+
+impl Default for FinalSpec {
+    fn default() -> Self {
+        Self {
+            heal: true,
+            settle: default_settle(),
+            reads: true,
+            recover_timeout: default_recover(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_settle() -> HumanDuration {
+    HumanDuration::from_millis(2000)
+}
+fn default_recover() -> HumanDuration {
+    HumanDuration::from_millis(30_000)
+}
+
+/// Checker settings.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckSpec {
+    /// Time budget of the linearizability search per key; a key that
+    /// exceeds it is `unknown`.
+    #[serde(default = "default_budget")]
+    pub time_budget: HumanDuration,
+}
+
+impl Default for CheckSpec {
+    fn default() -> Self {
+        Self {
+            time_budget: default_budget(),
+        }
+    }
+}
+
+fn default_budget() -> HumanDuration {
+    HumanDuration::from_millis(30_000)
+}
+
+impl<'de> Deserialize<'de> for TargetSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TargetVisitor)
+    }
+}
+
+struct TargetVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TargetVisitor {
+    type Value = TargetSpec;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("one of one, leader, minority, majority, all, a node name like n2, or a list of node names")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<TargetSpec, E> {
+        let kind = match text {
+            "one" => TargetKind::One,
+            "leader" => TargetKind::Leader,
+            "minority" => TargetKind::Minority,
+            "majority" => TargetKind::Majority,
+            "all" => TargetKind::All,
+            name if is_node_name(name) => return Ok(TargetSpec::Named(vec![name.to_owned()])),
+            other => {
+                return Err(E::custom(format!(
+                    "unknown target `{other}`, expected one of one, leader, minority, majority, all, or a node name like n2"
+                )));
+            }
+        };
+        Ok(TargetSpec::Kind(kind))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TargetSpec, A::Error> {
+        let mut names = Vec::new();
+        while let Some(name) = seq.next_element::<String>()? {
+            if !is_node_name(&name) {
+                return Err(serde::de::Error::custom(format!(
+                    "`{name}` is not a node name (n1, n2, ...)"
+                )));
+            }
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Err(serde::de::Error::custom(
+                "a target list needs at least one node",
+            ));
+        }
+        Ok(TargetSpec::Named(names))
+    }
+}
+
+/// `n1`, `n2`, ...: the names the harness gives nodes.
+pub fn is_node_name(text: &str) -> bool {
+    text.strip_prefix('n')
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n >= 1)
+}
