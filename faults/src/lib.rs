@@ -15,6 +15,8 @@ pub use error::FaultError;
 pub use event::*;
 pub use grudge::Grudge;
 pub use nemesis::Nemesis;
+pub use net::Firewall;
 pub use node::NodeName;
+pub use process::{NodeProcess, NodeSpec};
 pub use shapes::{PartitionShape, ShapeError};
 pub use targets::{Target, TargetError};
