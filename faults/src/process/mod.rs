@@ -8,9 +8,11 @@
 //! that `PR_SET_PDEATHSIG` ties the node's life to the controller process
 //! rather than to whichever thread happened to start it.
 
+mod exit;
 mod spawner;
 mod spec;
 mod supervisor;
 
+pub use exit::{ExitInfo, NodeState, UnexpectedExit};
 pub use spec::NodeSpec;
-pub use supervisor::{ExitInfo, KILL_DEADLINE, NodeProcess, NodeState, UnexpectedExit};
+pub use supervisor::{KILL_DEADLINE, NodeProcess};

@@ -1,5 +1,4 @@
-//! [`Nemesis`]: the cleanup guard that owns a cluster's processes and
-//! firewall, and the fault verbs that record what they did.
+//! [`Nemesis`]: the guard that owns a cluster's processes and firewall.
 //!
 //! Owns every node process and the firewall of one run, the ids of the
 //! faults in force, and the pairing of each fault's start with its stop.
@@ -19,21 +18,15 @@
 //! - A process fault acts on every named node even if one fails: a node's
 //!   error becomes its [`Outcome::Indeterminate`], so no event is lost.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use super::record::{ActiveNet, dedup, indeterminate_on_error, process_event, report, start, stop};
 use crate::{
     FaultDetail, FaultError, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, Grudge,
     NodeName, NodeOutcome, Outcome, PartitionShape, Phase,
     net::{Firewall, LoopbackIptables, RuleBackend},
     process::{NodeProcess, NodeSpec, UnexpectedExit},
 };
-
-/// The partition or loss in force.
-struct ActiveNet {
-    id: FaultId,
-    nodes: Vec<NodeName>,
-    detail: FaultDetail,
-}
 
 /// Owns a cluster's node processes and firewall; injects and ends faults.
 pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
@@ -392,85 +385,5 @@ impl<B: RuleBackend> Nemesis<B> {
 impl<B: RuleBackend> Drop for Nemesis<B> {
     fn drop(&mut self) {
         self.cleanup_blocking();
-    }
-}
-
-/// A per-node failure becomes an indeterminate outcome, so that one node's
-/// failure never loses the other nodes' events.
-fn indeterminate_on_error(node: &NodeName, result: Result<Outcome, FaultError>) -> Outcome {
-    result.unwrap_or_else(|e| {
-        tracing::error!(%node, error = %e, "process fault failed");
-        Outcome::Indeterminate(e.to_string())
-    })
-}
-
-fn dedup(nodes: &[NodeName]) -> Vec<NodeName> {
-    nodes
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-fn start(fault: FaultKind, active: &ActiveNet) -> FaultEvent {
-    FaultEvent::new(
-        Phase::Start,
-        FaultValue {
-            id: active.id,
-            fault,
-            nodes: active.nodes.clone(),
-            detail: active.detail.clone(),
-        },
-    )
-}
-
-fn stop(active: ActiveNet) -> FaultEvent {
-    let fault = match active.detail {
-        FaultDetail::Loss { .. } => FaultKind::Loss,
-        _ => FaultKind::Partition,
-    };
-    FaultEvent::new(
-        Phase::Stop,
-        FaultValue {
-            id: active.id,
-            fault,
-            nodes: active.nodes,
-            detail: active.detail,
-        },
-    )
-}
-
-/// The event of a process fault, naming the nodes it affected; `None` if it
-/// affected none.
-fn process_event(
-    phase: Phase,
-    fault: FaultKind,
-    id: FaultId,
-    per_node: BTreeMap<NodeName, NodeOutcome>,
-) -> Option<FaultEvent> {
-    let nodes: Vec<NodeName> = per_node
-        .iter()
-        .filter(|(_, o)| !matches!(o.outcome, Outcome::Skipped(_)))
-        .map(|(n, _)| n.clone())
-        .collect();
-    if nodes.is_empty() {
-        return None;
-    }
-    Some(FaultEvent::new(
-        phase,
-        FaultValue {
-            id,
-            fault,
-            nodes,
-            detail: FaultDetail::Process { per_node },
-        },
-    ))
-}
-
-fn report(per_node: BTreeMap<NodeName, NodeOutcome>, events: Vec<FaultEvent>) -> FaultReport {
-    FaultReport {
-        outcome: Outcome::combine(per_node.values().map(|o| &o.outcome)),
-        events,
     }
 }

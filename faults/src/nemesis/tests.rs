@@ -1,0 +1,156 @@
+//! Event pairing and outcomes of the network verbs, over a recording
+//! backend (no privileges, no processes).
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
+
+use super::Nemesis;
+use crate::{
+    EventName, FaultDetail, FaultError, FaultReport, Grudge, NodeName, Outcome, PartitionShape,
+    net::{DropRule, Firewall, RuleBackend, RuleSet},
+    shapes,
+};
+
+/// Remembers the rules of each set; optionally "times out".
+#[derive(Clone, Default)]
+struct Recorder {
+    rules: Arc<Mutex<BTreeMap<RuleSet, Vec<DropRule>>>>,
+    time_out: Arc<Mutex<bool>>,
+}
+
+impl RuleBackend for Recorder {
+    async fn replace(&mut self, set: RuleSet, rules: &[DropRule]) -> Result<(), FaultError> {
+        self.rules.lock().unwrap().insert(set, rules.to_vec());
+        if *self.time_out.lock().unwrap() {
+            return Err(FaultError::IptablesTimeout {
+                command: "iptables-restore".into(),
+                millis: 1,
+            });
+        }
+        Ok(())
+    }
+
+    fn clear_blocking(&mut self) -> Result<(), FaultError> {
+        self.rules.lock().unwrap().clear();
+        Ok(())
+    }
+
+    fn render(&self, _: RuleSet, rules: &[DropRule]) -> Result<Vec<String>, FaultError> {
+        Ok(rules.iter().map(|r| format!("{r:?}")).collect())
+    }
+}
+
+impl Recorder {
+    fn count(&self, set: RuleSet) -> usize {
+        self.rules.lock().unwrap().get(&set).map_or(0, Vec::len)
+    }
+}
+
+fn nemesis() -> (Nemesis<Recorder>, Recorder, Vec<NodeName>) {
+    let nodes = NodeName::cluster(3);
+    let recorder = Recorder::default();
+    let firewall = Firewall::new(recorder.clone(), nodes.clone());
+    (Nemesis::new(Some(firewall)), recorder, nodes)
+}
+
+fn fs(report: &FaultReport) -> Vec<(EventName, u64)> {
+    report.events.iter().map(|e| (e.f, e.value.id.0)).collect()
+}
+
+#[tokio::test]
+async fn a_new_partition_stops_the_old_one_and_heal_stops_the_last() {
+    let (mut nemesis, recorder, nodes) = nemesis();
+    let first = shapes::isolate(&nodes[0], &nodes).unwrap();
+    let r = nemesis
+        .partition(first, Some(PartitionShape::IsolateOne))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.outcome.clone(), fs(&r)),
+        (Outcome::Installed, vec![(EventName::StartPartition, 1)])
+    );
+    assert_eq!(recorder.count(RuleSet::Partition), 4);
+
+    let second = shapes::isolate(&nodes[1], &nodes).unwrap();
+    let r = nemesis.partition(second.clone(), None).await.unwrap();
+    assert_eq!(
+        fs(&r),
+        [
+            (EventName::StopPartition, 1),
+            (EventName::StartPartition, 2)
+        ]
+    );
+    assert_eq!(
+        r.events[1].value.detail,
+        FaultDetail::Partition {
+            grudge: second,
+            shape: None
+        }
+    );
+    assert_eq!(r.events[1].value.nodes, nodes);
+
+    let r = nemesis.heal().await.unwrap();
+    assert_eq!(fs(&r), [(EventName::StopPartition, 2)]);
+    assert_eq!(recorder.count(RuleSet::Partition), 0);
+    let r = nemesis.heal().await.unwrap();
+    assert!(matches!(r.outcome, Outcome::Skipped(_)) && r.events.is_empty());
+}
+
+#[tokio::test]
+async fn heal_ends_partition_and_loss_together() {
+    let (mut nemesis, recorder, nodes) = nemesis();
+    let r = nemesis.loss(&nodes[..1], 0.2).await.unwrap();
+    assert_eq!(fs(&r), [(EventName::StartLoss, 1)]);
+    assert_eq!(recorder.count(RuleSet::Loss), 4);
+    let grudge = Grudge::complete(&[[nodes[0].clone()].into(), [nodes[1].clone()].into()]);
+    nemesis.partition(grudge, None).await.unwrap();
+    let r = nemesis.heal().await.unwrap();
+    assert_eq!(
+        fs(&r),
+        [(EventName::StopPartition, 2), (EventName::StopLoss, 1)]
+    );
+    assert_eq!(recorder.count(RuleSet::Loss), 0);
+}
+
+#[tokio::test]
+async fn a_timed_out_change_is_indeterminate_but_recorded() {
+    let (mut nemesis, recorder, nodes) = nemesis();
+    *recorder.time_out.lock().unwrap() = true;
+    let grudge = shapes::isolate(&nodes[2], &nodes).unwrap();
+    let r = nemesis.partition(grudge, None).await.unwrap();
+    assert!(matches!(r.outcome, Outcome::Indeterminate(_)), "{r:?}");
+    assert_eq!(fs(&r), [(EventName::StartPartition, 1)]);
+    // Dropping the guard still clears the rules.
+    drop(nemesis);
+    assert_eq!(recorder.count(RuleSet::Partition), 0);
+}
+
+#[tokio::test]
+async fn bad_requests_are_errors_or_skips() {
+    let (mut nemesis, _, nodes) = nemesis();
+    let mut stranger = Grudge::new();
+    stranger.drop_packets(nodes[0].clone(), "n9".into());
+    assert!(matches!(
+        nemesis.partition(stranger, None).await,
+        Err(FaultError::UnknownNode { .. })
+    ));
+    assert!(matches!(
+        nemesis.loss(&nodes, 1.5).await,
+        Err(FaultError::Probability { .. })
+    ));
+    assert!(matches!(
+        nemesis.kill(&nodes[..1]).await,
+        Err(FaultError::UnknownNode { .. })
+    ));
+    let r = nemesis.partition(Grudge::new(), None).await.unwrap();
+    assert!(r.events.is_empty());
+
+    let mut without: Nemesis<Recorder> = Nemesis::new(None);
+    let r = without
+        .partition(shapes::isolate(&nodes[0], &nodes).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(r, FaultReport::skipped("network faults are disabled"));
+}
