@@ -1,0 +1,438 @@
+//! The linearizability search for one key: Wing & Gong / Lowe's algorithm
+//! as in porcupine, with compact bitsets, Zobrist hashing and a cache of
+//! failed configurations.
+//!
+//! A *configuration* is (set of linearized ops, spec state). From a
+//! configuration, an op may be linearized next (a *candidate*) when it is
+//! not linearized and every op that returned before its call is. Ops are
+//! kept in a doubly linked list of call and return entries in history
+//! order; the candidates are the calls before the first return entry.
+//! `info` ops return at infinity: they live in a second list, are
+//! candidates whenever their call precedes that first return, and may be
+//! left out. The search succeeds when every completed op is linearized.
+//!
+//! Order: completed candidates first (in call order), then info candidates.
+//! Any order is complete; this one linearizes info ops "just in time".
+//!
+//! Pruning (each keeps the search complete):
+//! 1. an info op whose step leaves the state unchanged is skipped: the
+//!    configuration without it can do everything the one with it can;
+//! 2. inside a run of consecutive info ops that started at configuration X,
+//!    an info op `j` whose state after the run equals its state right after
+//!    X is skipped: X·j dominates it and X explores j itself;
+//! 3. configurations dominated by a *finished* failed configuration
+//!    ([`FailedCache`]) are skipped. Only finished configurations whose
+//!    last op is a completed one (a run start) are inserted: by induction
+//!    on finishing order such a configuration has no completion. Take a
+//!    minimal completion: it does not start with a no-op info op (drop it:
+//!    shorter), so its first step leads to a finished, a dominated, or (in
+//!    a run) a pruned-by-2 child, and the last is covered by a child of the
+//!    run's start. Configurations inside a run may rely on that, so they are
+//!    never stored.
+//!
+//! Invariants: the search never clones the history per step (only the spec
+//! state, which is small: an interned id or a short vector); it checks its
+//! deadline every 4096 steps and then stops with [`SearchResult::Timeout`].
+
+use std::{hash::Hash, time::Instant};
+
+use stateright::semantics::SequentialSpec;
+
+use super::{
+    bitset::{Bitset, Zobrist, fx_hash},
+    cache::FailedCache,
+};
+
+/// One op of a key, ready for the search.
+#[derive(Debug, Clone)]
+pub struct SearchOp<S: SequentialSpec> {
+    /// The operation.
+    pub op: S::Op,
+    /// What it returned; `None` for an `info` op (unknown; returns at
+    /// infinity).
+    pub ret: Option<S::Ret>,
+    /// Position of its call in history order.
+    pub call: u64,
+    /// Position of its return in history order (ignored for info ops).
+    pub ret_pos: u64,
+    /// Index of the op in [`History::ops`](crate::History::ops).
+    pub id: usize,
+}
+
+/// How the search for one key ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchResult<S> {
+    /// A linearization exists; `order` lists the linearized ops (indices
+    /// into the key's op list) in linearization order.
+    Linearizable {
+        /// The witness.
+        order: Vec<usize>,
+        /// Configurations explored.
+        explored: u64,
+    },
+    /// No linearization exists.
+    NotLinearizable {
+        /// The longest linearizable prefix found (indices into the key's op
+        /// list), in linearization order.
+        prefix: Vec<usize>,
+        /// The spec state after `prefix`.
+        state: S,
+        /// The op whose return blocked the longest prefix: it cannot be
+        /// linearized there (index into the key's op list).
+        blocked: usize,
+        /// Configurations explored.
+        explored: u64,
+    },
+    /// The deadline passed first.
+    Timeout {
+        /// Configurations explored.
+        explored: u64,
+    },
+}
+
+const HEAD: u32 = 0;
+
+/// Dancing-links list over entries `1..=len`; `0` is the head and `len+1`
+/// the tail.
+struct Links {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+}
+
+impl Links {
+    fn new(len: usize) -> Self {
+        let n = len as u32;
+        Links {
+            next: (1..=n + 1).chain([n + 1]).collect(),
+            prev: [0].into_iter().chain(0..=n).collect(),
+        }
+    }
+    fn tail(&self) -> u32 {
+        (self.next.len() - 1) as u32
+    }
+    #[inline]
+    fn unlink(&mut self, n: u32) {
+        let (p, x) = (self.prev[n as usize], self.next[n as usize]);
+        self.next[p as usize] = x;
+        self.prev[x as usize] = p;
+    }
+    #[inline]
+    fn relink(&mut self, n: u32) {
+        let (p, x) = (self.prev[n as usize], self.next[n as usize]);
+        self.next[p as usize] = n;
+        self.prev[x as usize] = n;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Cursor {
+    /// Scanning the main list at this entry.
+    Main(u32),
+    /// Scanning info candidates at this entry; `bound` is the position of
+    /// the first return entry, `blocked` its op.
+    Info { node: u32, bound: u64, blocked: u32 },
+}
+
+struct Frame<S> {
+    op: u32,
+    prev_state: S,
+    prev_hash: u64,
+    /// For info ops: the scan they were taken from.
+    bound: u64,
+    blocked: u32,
+    /// Index of the frame that started the current run of info ops, or
+    /// `u32::MAX` for a completed op.
+    run_start: u32,
+}
+
+/// Searches for a linearization of `ops` (sorted by call) from `init`.
+pub fn search<S>(init: &S, ops: &[SearchOp<S>], deadline: Option<Instant>) -> SearchResult<S>
+where
+    S: SequentialSpec + Clone + Eq + Hash,
+{
+    let n = ops.len();
+    // Main list entries: calls of completed ops and all returns.
+    let mut entries: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n); // (pos, is_return, op)
+    let mut info_ops: Vec<u32> = Vec::new();
+    let mut info_mask = Bitset::new(n);
+    for (k, o) in ops.iter().enumerate() {
+        if o.ret.is_some() {
+            entries.push((o.call, false, k as u32));
+            entries.push((o.ret_pos, true, k as u32));
+        } else {
+            info_ops.push(k as u32);
+            info_mask.set(k);
+        }
+    }
+    // Calls before returns at equal positions: lenient (concurrent).
+    entries.sort_unstable();
+    info_ops.sort_by_key(|&k| ops[k as usize].call);
+
+    let mut main = Links::new(entries.len());
+    let main_tail = main.tail();
+    let mut node_op = vec![u32::MAX; entries.len() + 2];
+    let mut node_is_ret = vec![false; entries.len() + 2];
+    let mut call_node = vec![0u32; n];
+    let mut ret_node = vec![0u32; n];
+    for (i, &(_, is_ret, k)) in entries.iter().enumerate() {
+        let node = i as u32 + 1;
+        node_op[node as usize] = k;
+        node_is_ret[node as usize] = is_ret;
+        if is_ret {
+            ret_node[k as usize] = node;
+        } else {
+            call_node[k as usize] = node;
+        }
+    }
+    let mut info = Links::new(info_ops.len());
+    let info_tail = info.tail();
+    let mut info_node = vec![0u32; n];
+    for (i, &k) in info_ops.iter().enumerate() {
+        info_node[k as usize] = i as u32 + 1;
+    }
+
+    let zobrist = Zobrist::new(n);
+    let mut cache: FailedCache<S> = FailedCache::new(&info_mask);
+    let mut bits = Bitset::new(n);
+    let mut state = init.clone();
+    let mut hash: u64 = 0; // Zobrist hash of the linearized completed ops
+    let mut remaining = n - info_ops.len();
+    let mut stack: Vec<Frame<S>> = Vec::new();
+    let mut cursor = Cursor::Main(main.next[HEAD as usize]);
+    let mut explored: u64 = 0;
+    let mut steps: u64 = 0;
+    // Longest dead end so far: (completed ops linearized, prefix, state, blocked op)
+    let mut best: Option<(usize, Vec<usize>, S, usize)> = None;
+
+    let config_hash = |h: u64, s: &S| h.rotate_left(17) ^ fx_hash(s);
+
+    loop {
+        if remaining == 0 {
+            return SearchResult::Linearizable {
+                order: stack.iter().map(|f| f.op as usize).collect(),
+                explored,
+            };
+        }
+        steps += 1;
+        if steps & 0xfff == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            return SearchResult::Timeout { explored };
+        }
+        // Pick the next candidate from the cursor.
+        let (k, next_cursor, bound, blocked) = match cursor {
+            Cursor::Main(node) => {
+                debug_assert_ne!(node, main_tail, "returns remain while ops do");
+                let k = node_op[node as usize];
+                if node_is_ret[node as usize] {
+                    cursor = Cursor::Info {
+                        node: info.next[HEAD as usize],
+                        bound: ops[k as usize].ret_pos,
+                        blocked: k,
+                    };
+                    continue;
+                }
+                (k, Cursor::Main(main.next[node as usize]), 0, 0)
+            }
+            Cursor::Info {
+                node,
+                bound,
+                blocked,
+            } => {
+                if node != info_tail && ops[info_ops[node as usize - 1] as usize].call < bound {
+                    let k = info_ops[node as usize - 1];
+                    (
+                        k,
+                        Cursor::Info {
+                            node: info.next[node as usize],
+                            bound,
+                            blocked,
+                        },
+                        bound,
+                        blocked,
+                    )
+                } else {
+                    // Dead end: every candidate failed.
+                    let done = n - info_ops.len() - remaining;
+                    if best.as_ref().is_none_or(|b| done > b.0) {
+                        best = Some((
+                            done,
+                            stack.iter().map(|f| f.op as usize).collect(),
+                            state.clone(),
+                            blocked as usize,
+                        ));
+                    }
+                    let Some(frame) = stack.pop() else {
+                        let (_, prefix, state, blocked) =
+                            best.unwrap_or_else(|| (0, Vec::new(), init.clone(), blocked as usize));
+                        return SearchResult::NotLinearizable {
+                            prefix,
+                            state,
+                            blocked,
+                            explored,
+                        };
+                    };
+                    let k = frame.op as usize;
+                    if ops[k].ret.is_some() {
+                        // Finished and failed. Configurations inside a run
+                        // of info ops are not stored: pruning 2 may have
+                        // left their completions to the run's start.
+                        cache.insert(config_hash(hash, &state), &bits, state);
+                    }
+                    bits.clear(k);
+                    state = frame.prev_state;
+                    hash = frame.prev_hash;
+                    if ops[k].ret.is_some() {
+                        main.relink(ret_node[k]);
+                        main.relink(call_node[k]);
+                        remaining += 1;
+                        cursor = Cursor::Main(main.next[call_node[k] as usize]);
+                    } else {
+                        info.relink(info_node[k]);
+                        cursor = Cursor::Info {
+                            node: info.next[info_node[k] as usize],
+                            bound: frame.bound,
+                            blocked: frame.blocked,
+                        };
+                    }
+                    continue;
+                }
+            }
+        };
+        cursor = next_cursor;
+
+        // Try to linearize k.
+        let ku = k as usize;
+        let o = &ops[ku];
+        let mut next = state.clone();
+        let is_info = o.ret.is_none();
+        let mut run_start = u32::MAX;
+        match &o.ret {
+            Some(ret) => {
+                if !next.is_valid_step(&o.op, ret) {
+                    continue;
+                }
+            }
+            None => {
+                next.invoke(&o.op);
+                if next == state {
+                    continue; // pruning 1
+                }
+                match stack.last() {
+                    Some(top) if top.run_start != u32::MAX => {
+                        run_start = top.run_start;
+                        let mut alone = stack[run_start as usize].prev_state.clone();
+                        alone.invoke(&o.op);
+                        if alone == next {
+                            continue; // pruning 2
+                        }
+                    }
+                    _ => run_start = stack.len() as u32,
+                }
+            }
+        }
+        let next_hash = if is_info {
+            hash
+        } else {
+            hash ^ zobrist.key(ku)
+        };
+        bits.set(ku);
+        if cache.dominated(config_hash(next_hash, &next), &bits, &next) {
+            bits.clear(ku);
+            continue; // pruning 3
+        }
+        explored += 1;
+        stack.push(Frame {
+            op: k,
+            prev_state: std::mem::replace(&mut state, next),
+            prev_hash: hash,
+            bound,
+            blocked,
+            run_start,
+        });
+        hash = next_hash;
+        if is_info {
+            info.unlink(info_node[ku]);
+        } else {
+            main.unlink(call_node[ku]);
+            main.unlink(ret_node[ku]);
+            remaining -= 1;
+        }
+        cursor = Cursor::Main(main.next[HEAD as usize]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{CasRegister, RegisterOp, RegisterRet};
+
+    type R = CasRegister<u32>;
+
+    fn op(
+        call: u64,
+        ret_pos: Option<u64>,
+        op: RegisterOp<u32>,
+        ret: Option<RegisterRet<u32>>,
+    ) -> SearchOp<R> {
+        SearchOp {
+            op,
+            ret,
+            call,
+            ret_pos: ret_pos.unwrap_or(u64::MAX),
+            id: call as usize,
+        }
+    }
+
+    #[test]
+    fn sequential_history_is_linearizable() {
+        let ops = vec![
+            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
+            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(1))),
+        ];
+        let r = search(&CasRegister(0), &ops, None);
+        assert!(
+            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[0, 1]),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn stale_read_is_not_linearizable() {
+        let ops = vec![
+            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
+            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
+        ];
+        match search(&CasRegister(0), &ops, None) {
+            SearchResult::NotLinearizable {
+                prefix,
+                state,
+                blocked,
+                ..
+            } => {
+                assert_eq!(prefix, vec![0]);
+                assert_eq!(state, CasRegister(1));
+                assert_eq!(blocked, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn info_write_may_take_effect_later_or_never() {
+        // info write of 5 at 0; reads later see 0 then 5.
+        let ops = vec![
+            op(0, None, RegisterOp::Write(5), None),
+            op(1, Some(2), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
+            op(3, Some(4), RegisterOp::Read, Some(RegisterRet::ReadOk(5))),
+        ];
+        let r = search(&CasRegister(0), &ops, None);
+        assert!(
+            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[1, 0, 2]),
+            "{r:?}"
+        );
+        let never = &ops[..2];
+        assert!(matches!(
+            search(&CasRegister(0), never, None),
+            SearchResult::Linearizable { .. }
+        ));
+    }
+}

@@ -1,0 +1,5 @@
+//! Stats placeholder.
+use serde::{Deserialize, Serialize};
+/// Stats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {}

@@ -1,0 +1,282 @@
+//! Hand-written histories for every tricky case, as a table:
+//! (name, model, events, expected verdict, for invalid ones the op that
+//! cannot be linearized).
+
+use std::time::Duration;
+
+use checker::{LinOptions, Model, Verdict, generate::RegisterWorkload, linearizable};
+use serde_json::{Value, json};
+
+use crate::common::history;
+
+type Row = (u64, &'static str, &'static str, Value);
+
+fn opts() -> LinOptions {
+    LinOptions {
+        time_budget: Duration::from_secs(10),
+        threads: 1,
+        total_budget: None,
+    }
+}
+
+#[rustfmt::skip]
+fn cases() -> Vec<(&'static str, Vec<Row>, Verdict, Option<usize>)> {
+    use Verdict::*;
+    vec![
+        ("empty history", vec![], Valid, None),
+        ("read of the initial null", vec![
+            (0, "invoke", "read", json!(null)), (0, "ok", "read", json!(null)),
+        ], Valid, None),
+        ("sequential write then read", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("read of a value nobody wrote", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(9)),
+        ], Invalid, Some(1)),
+        ("real-time violation across processes: read after a finished write sees the old value", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(null)),
+        ], Invalid, Some(1)),
+        ("stale read after an overwrite", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "write", json!(2)), (1, "ok", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+        ], Invalid, Some(2)),
+        ("a read concurrent with a write may see either value (old)", vec![
+            (0, "invoke", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(null)),
+            (0, "ok", "write", json!(1)),
+        ], Valid, None),
+        ("a read concurrent with a write may see either value (new)", vec![
+            (0, "invoke", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(1)),
+            (0, "ok", "write", json!(1)),
+        ], Valid, None),
+        ("concurrent writes, reads agree on order 1 then 2", vec![
+            (0, "invoke", "write", json!(1)), (1, "invoke", "write", json!(2)),
+            (0, "ok", "write", json!(1)), (1, "ok", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(2)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(2)),
+        ], Valid, None),
+        ("concurrent writes, reads agree on order 2 then 1", vec![
+            (0, "invoke", "write", json!(1)), (1, "invoke", "write", json!(2)),
+            (0, "ok", "write", json!(1)), (1, "ok", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("concurrent writes, later reads disagree on the order", vec![
+            (0, "invoke", "write", json!(1)), (1, "invoke", "write", json!(2)),
+            (0, "ok", "write", json!(1)), (1, "ok", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(2)),
+        ], Invalid, Some(3)),
+        ("info write that later becomes visible", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "write", json!(2)), (1, "info", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(2)),
+            (4, "invoke", "read", json!(null)), (4, "ok", "read", json!(2)),
+        ], Valid, None),
+        ("info write never visible", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "write", json!(2)), (1, "info", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("info write visible, then its old value again: not possible", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "write", json!(2)), (1, "info", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(2)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(1)),
+        ], Invalid, Some(3)),
+        ("unfinished write counts as info and may become visible", vec![
+            (1, "invoke", "write", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(null)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(2)),
+        ], Valid, None),
+        ("failed write never takes effect", vec![
+            (0, "invoke", "write", json!(5)), (0, "fail", "write", json!(5)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(5)),
+        ], Invalid, Some(1)),
+        ("failed write, reads see the old value", vec![
+            (0, "invoke", "write", json!(5)), (0, "fail", "write", json!(5)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(null)),
+        ], Valid, None),
+        ("info read constrains nothing", vec![
+            (0, "invoke", "read", json!(null)), (0, "info", "read", json!(null)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(null)),
+        ], Valid, None),
+        ("cas from the current value", vec![
+            (0, "invoke", "write", json!(0)), (0, "ok", "write", json!(0)),
+            (1, "invoke", "cas", json!([0, 1])), (1, "ok", "cas", json!([0, 1])),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("cas that succeeded twice from the same value", vec![
+            (0, "invoke", "write", json!(0)), (0, "ok", "write", json!(0)),
+            (1, "invoke", "cas", json!([0, 1])), (2, "invoke", "cas", json!([0, 2])),
+            (1, "ok", "cas", json!([0, 1])), (2, "ok", "cas", json!([0, 2])),
+        ], Invalid, Some(2)),
+        ("cas from a value the register never had", vec![
+            (1, "invoke", "cas", json!([7, 1])), (1, "ok", "cas", json!([7, 1])),
+        ], Invalid, Some(0)),
+        ("info cas that took effect", vec![
+            (0, "invoke", "write", json!(0)), (0, "ok", "write", json!(0)),
+            (1, "invoke", "cas", json!([0, 1])), (1, "info", "cas", json!([0, 1])),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("info cas chain: two info cas ops needed in a row", vec![
+            (0, "invoke", "write", json!(0)), (0, "ok", "write", json!(0)),
+            (1, "invoke", "cas", json!([0, 1])), (1, "info", "cas", json!([0, 1])),
+            (2, "invoke", "cas", json!([1, 2])), (2, "info", "cas", json!([1, 2])),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(2)),
+        ], Valid, None),
+        ("failed cas is dropped (definite: did not happen)", vec![
+            (0, "invoke", "write", json!(0)), (0, "ok", "write", json!(0)),
+            (1, "invoke", "cas", json!([3, 1])), (1, "fail", "cas", json!([3, 1])),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(0)),
+        ], Valid, None),
+    ]
+}
+
+#[test]
+fn register_table() {
+    for (name, rows, verdict, blocked) in cases() {
+        let h = history(&rows);
+        let r = linearizable::check(&h, Model::register(), &opts());
+        assert_eq!(r.verdict, verdict, "{name}: {r:#?}");
+        if let Some(op) = blocked {
+            let cex = r.keys[""].counterexample.as_ref().expect("counterexample");
+            assert_eq!(cex.op.op, op, "{name}: blocked op; {cex:#?}");
+            // The prefix is itself a valid sequential run (checked by the
+            // prefix never containing the blocked op).
+            assert!(!cex.prefix.contains(&op), "{name}");
+        } else if verdict == Verdict::Valid && !rows.is_empty() {
+            assert!(r.keys[""].counterexample.is_none(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn counterexample_describes_state_and_concurrent_ops() {
+    let h = history(&[
+        (0, "invoke", "write", json!(1)),
+        (0, "ok", "write", json!(1)),
+        (1, "invoke", "write", json!(2)),
+        (1, "ok", "write", json!(2)),
+        (2, "invoke", "read", json!(null)),
+        (3, "invoke", "write", json!(3)),
+        (2, "ok", "read", json!(1)),
+        (3, "ok", "write", json!(3)),
+    ]);
+    let r = linearizable::check(&h, Model::register(), &opts());
+    let cex = r.keys[""].counterexample.clone().expect("invalid");
+    assert_eq!(cex.op.op, 2, "the stale read");
+    assert_eq!(cex.op.output, json!(1));
+    // The deepest prefix also linearizes the concurrent write of 3.
+    assert_eq!(cex.prefix, vec![0, 1, 3]);
+    assert_eq!(cex.state, json!(3));
+    let concurrent: Vec<usize> = cex.concurrent.iter().map(|o| o.op).collect();
+    assert_eq!(concurrent, vec![3]);
+    assert_eq!(cex.concurrent[0].call_time, 5000);
+    // Round-trips through JSON (results.json).
+    let json = serde_json::to_string(&r).expect("serializes");
+    let back: checker::LinearizabilityReport = serde_json::from_str(&json).expect("parses");
+    assert_eq!(back, r);
+    insta::assert_snapshot!(r.summary(), @"1 key(s) checked, 1 not linearizable");
+}
+
+#[rustfmt::skip]
+#[test]
+fn list_table() {
+    let cases: Vec<(&str, Vec<Row>, Verdict)> = vec![
+        ("appends then read in order", vec![
+            (0, "invoke", "append", json!(1)), (0, "ok", "append", json!(1)),
+            (1, "invoke", "append", json!(2)), (1, "ok", "append", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!([1, 2])),
+        ], Verdict::Valid),
+        ("read misses an acknowledged append", vec![
+            (0, "invoke", "append", json!(1)), (0, "ok", "append", json!(1)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!([])),
+        ], Verdict::Invalid),
+        ("concurrent appends in either order", vec![
+            (0, "invoke", "append", json!(1)), (1, "invoke", "append", json!(2)),
+            (0, "ok", "append", json!(1)), (1, "ok", "append", json!(2)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!([2, 1])),
+        ], Verdict::Valid),
+        ("info append visible later", vec![
+            (0, "invoke", "append", json!(1)), (0, "info", "append", json!(1)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(null)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!([1])),
+        ], Verdict::Valid),
+        ("reads go back in time", vec![
+            (0, "invoke", "append", json!(1)), (0, "info", "append", json!(1)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!([1])),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!([])),
+        ], Verdict::Invalid),
+    ];
+    for (name, rows, verdict) in cases {
+        let r = linearizable::check(&history(&rows), Model::List, &opts());
+        assert_eq!(r.verdict, verdict, "{name}: {r:#?}");
+    }
+}
+
+#[test]
+fn unsupported_ops_make_the_key_unknown() {
+    let h = history(&[(0, "invoke", "incr", json!(1)), (0, "ok", "incr", json!(1))]);
+    let r = linearizable::check(&h, Model::register(), &opts());
+    assert_eq!(r.verdict, Verdict::Unknown);
+    let reason = r.keys[""].reason.as_deref().unwrap_or_default();
+    assert_eq!(
+        reason,
+        "the register model has no such op (op `incr` by process 0 invoked at event index 0)"
+    );
+    let bad_cas = history(&[(0, "invoke", "cas", json!(1)), (0, "ok", "cas", json!(1))]);
+    let r = linearizable::check(&bad_cas, Model::register(), &opts());
+    assert_eq!(r.verdict, Verdict::Unknown);
+}
+
+#[test]
+fn a_spent_budget_gives_unknown_not_a_hang() {
+    let h = RegisterWorkload {
+        seed: 3,
+        ops: 20_000,
+        keys: 1,
+        processes: 10,
+        info_rate: 0.05,
+        ..Default::default()
+    }
+    .history();
+    let o = LinOptions {
+        time_budget: Duration::ZERO,
+        ..opts()
+    };
+    let r = linearizable::check(&h, Model::register(), &o);
+    assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.keys["k0"]);
+    assert!(
+        r.keys["k0"]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("time budget")
+    );
+}
+
+#[test]
+fn keys_are_checked_independently() {
+    let mut h = history(&[
+        (0, "invoke", "write", json!(1)),
+        (0, "ok", "write", json!(1)),
+        (1, "invoke", "read", json!(null)),
+        (1, "ok", "read", json!(1)),
+    ]);
+    // Same ops on another key where the read comes first: invalid there.
+    for (i, e) in h.events.iter_mut().enumerate() {
+        e.key = Some(if i < 2 { "a" } else { "b" }.into());
+    }
+    let h = checker::History::from_events(h.events).expect("pairs");
+    let r = linearizable::check(&h, Model::register(), &opts());
+    assert_eq!(r.keys["a"].verdict, Verdict::Valid);
+    assert_eq!(r.keys["b"].verdict, Verdict::Invalid);
+    assert_eq!(r.verdict, Verdict::Invalid);
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the checker crate, one binary with a module per
+//! area (keeps link time down).
+
+mod common;
+mod generated;
+mod jsonl;
+mod lin_table;
