@@ -154,3 +154,33 @@ async fn bad_requests_are_errors_or_skips() {
         .unwrap();
     assert_eq!(r, FaultReport::skipped("network faults are disabled"));
 }
+
+/// The controller will run the nemesis in a spawned task: its verbs'
+/// futures must be `Send`.
+#[test]
+fn verbs_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let mut nemesis: Nemesis = Nemesis::new(None);
+    let nodes = NodeName::cluster(1);
+    {
+        let f = nemesis.partition(Grudge::new(), None);
+        send(&f);
+    }
+    {
+        let f = nemesis.heal();
+        send(&f);
+    }
+    {
+        let f = nemesis.kill(&nodes);
+        send(&f);
+    }
+    {
+        let f = nemesis.restart(&nodes);
+        send(&f);
+    }
+    {
+        let f = nemesis.recover();
+        send(&f);
+    }
+    send(&nemesis.shutdown());
+}

@@ -2,7 +2,12 @@
 //! host's ruleset is identical before and after a partition, and the
 //! unprivileged (user namespace) path works.
 
-use std::{collections::BTreeMap, net::Ipv4Addr, os::unix::process::CommandExt, time::Duration};
+use std::{
+    collections::BTreeMap,
+    net::Ipv4Addr,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    time::Duration,
+};
 
 use faults::{
     FaultError, Grudge, NodeName, Outcome,
@@ -16,7 +21,7 @@ use crate::{
     Scenario,
     support::{
         Verdict, describe, host_rules, require_privileges, run_scenario, run_with_timeout,
-        scenario_command, skip_or_fail,
+        scenario_command, scenario_command_at, skip_or_fail,
     },
 };
 
@@ -148,26 +153,40 @@ pub fn user_namespace() -> Verdict {
     if let Err(v) = require_privileges() {
         return v;
     }
-    let mut cmd = scenario_command(USER_NAMESPACE.name);
+    // User nobody may not be able to reach the build directory: run a copy
+    // of this binary from a world-readable place.
+    let dir = std::env::temp_dir().join(format!("faults-live-userns-{}", std::process::id()));
+    let exe = dir.join("live");
+    let copied = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|()| std::fs::copy(std::env::current_exe()?, &exe))
+        .and_then(|_| std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Verdict::Fail(format!(
+            "cannot copy the test binary to {}: {e}",
+            dir.display()
+        ));
+    }
+    let mut cmd = scenario_command_at(&exe, USER_NAMESPACE.name);
     cmd.uid(65534).gid(65534).current_dir("/");
-    let out = match run_with_timeout(cmd, TIMEOUT) {
+    let result = run_with_timeout(cmd, TIMEOUT);
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = match result {
         Ok(out) => out,
         Err(e) => return Verdict::Fail(e),
     };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("Permission denied")
-        && stderr.contains("os error 13")
-        && !out.status.success()
-    {
-        if stderr.contains("cannot enter a private network namespace") {
-            return skip_or_fail("unprivileged user namespaces are disabled on this machine");
-        }
-        return skip_or_fail(format!(
-            "user nobody cannot run the test binary here: {}",
-            stderr.lines().last().unwrap_or_default()
-        ));
-    }
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("cannot enter a private network namespace") {
+            return skip_or_fail(format!(
+                "unprivileged user namespaces are disabled on this machine: {}",
+                stderr
+                    .lines()
+                    .find(|l| l.contains("cannot enter"))
+                    .unwrap_or_default()
+            ));
+        }
         return Verdict::Fail(describe(USER_NAMESPACE.name, &out));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -61,6 +61,12 @@ pub fn require_privileges() -> Result<(), Verdict> {
     if !nix::unistd::Uid::effective().is_root() {
         return Err(skip_or_fail("needs root"));
     }
+    require_iptables()
+}
+
+/// `Err(verdict)` unless iptables is installed; without root, the scenario
+/// must then get a user namespace (see [`run_namespaced_scenario`]).
+pub fn require_iptables() -> Result<(), Verdict> {
     for program in ["iptables", "iptables-restore"] {
         if which(program).is_none() {
             return Err(skip_or_fail(format!(
@@ -69,6 +75,22 @@ pub fn require_privileges() -> Result<(), Verdict> {
         }
     }
     Ok(())
+}
+
+/// Run a scenario that enters a private namespace, as root or (failing
+/// that) through an unprivileged user namespace; skip when neither works.
+pub fn run_namespaced_scenario(name: &str, timeout: Duration) -> Verdict {
+    match run_with_timeout(scenario_command(name), timeout) {
+        Ok(out) if out.status.success() => Verdict::Pass,
+        Ok(out)
+            if String::from_utf8_lossy(&out.stderr)
+                .contains("cannot enter a private network namespace") =>
+        {
+            skip_or_fail("neither root nor unprivileged user namespaces are available")
+        }
+        Ok(out) => Verdict::Fail(describe(name, &out)),
+        Err(e) => Verdict::Fail(e),
+    }
 }
 
 pub fn which(program: &str) -> Option<std::path::PathBuf> {
@@ -82,7 +104,12 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
 /// A command re-executing this binary as scenario `name`, in its own
 /// process group so that a timeout can kill all of it.
 pub fn scenario_command(name: &str) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("own path"));
+    scenario_command_at(&std::env::current_exe().expect("own path"), name)
+}
+
+/// [`scenario_command`], running a copy of this binary at `exe`.
+pub fn scenario_command_at(exe: &Path, name: &str) -> Command {
+    let mut cmd = Command::new(exe);
     cmd.env(ROLE, format!("scenario:{name}"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

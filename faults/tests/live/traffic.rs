@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::{
     Scenario,
     support::{
-        Verdict, listener_spec, node_addr, request, require_privileges, run_scenario,
+        Verdict, listener_spec, node_addr, request, require_iptables, run_namespaced_scenario,
         wait_reachable,
     },
 };
@@ -26,10 +26,10 @@ pub const SCENARIO: Scenario = Scenario {
 };
 
 pub fn partition_heal_pause_kill() -> Verdict {
-    if let Err(v) = require_privileges() {
+    if let Err(v) = require_iptables() {
         return v;
     }
-    run_scenario(SCENARIO.name, Duration::from_secs(120))
+    run_namespaced_scenario(SCENARIO.name, Duration::from_secs(120))
 }
 
 const N: u32 = 3;
