@@ -1,11 +1,11 @@
 //! The command line: subcommands and their flags, dispatched to the
 //! modules that do the work. Errors are reported here, with context.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{exit_code, plan};
+use crate::{exit_code, plan, plan::Plan, run, verdict};
 
 /// Chaos tests for replicated systems, on one machine.
 ///
@@ -24,6 +24,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a plan (the embedded plans/default.yaml when none is given).
+    ///
+    /// Needs root (or unprivileged user namespaces) when the plan has
+    /// network faults: the run happens in a private network namespace so
+    /// that no firewall rule can touch the host.
+    Run(RunArgs),
+    /// Re-check a stored run directory, or any JSONL or EDN history.
+    Check(CheckArgs),
     /// Check plans without running them.
     Validate {
         /// Plan files (YAML).
@@ -34,11 +42,56 @@ pub enum Command {
     Schema,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The plan file (YAML). Default: the embedded default plan.
+    pub plan: Option<PathBuf>,
+    /// Run the plan this many times, each with a fresh seed, and print a
+    /// table of verdicts.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Use this seed (overrides the plan's; not with --repeat).
+    #[arg(long, conflicts_with = "repeat")]
+    pub seed: Option<u64>,
+    /// Directory that receives run directories.
+    #[arg(long, default_value = "runs", value_name = "DIR")]
+    pub runs_dir: PathBuf,
+    /// The target-node binary (default: next to this executable).
+    #[arg(long, value_name = "PATH")]
+    pub node_binary: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A run directory (with history.jsonl and plan.yaml), or a history
+    /// file: `.jsonl`, or `.edn` for Jepsen histories.
+    pub path: PathBuf,
+    /// The model to check against (default: the run's workload, else
+    /// register).
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
+    /// Initial register value, as JSON (default null).
+    #[arg(long, value_name = "JSON")]
+    pub init: Option<String>,
+    /// Per-key time budget of the linearizability search.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub time_budget: std::time::Duration,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ModelArg {
+    Register,
+    Set,
+}
+
 pub fn dispatch(cli: Cli) -> u8 {
+    init_logging();
     match cli.command {
+        Command::Run(args) => crate::runner::run_command(args),
+        Command::Check(args) => check(&args),
         Command::Validate { plans } => validate(&plans),
         Command::Schema => {
-            let schema = schemars::schema_for!(plan::Plan);
+            let schema = schemars::schema_for!(Plan);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("schemas serialize")
@@ -46,6 +99,15 @@ pub fn dispatch(cli: Cli) -> u8 {
             exit_code::VALID
         }
     }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {
@@ -63,5 +125,75 @@ fn validate(paths: &[PathBuf]) -> u8 {
         exit_code::HARNESS_FAILED
     } else {
         exit_code::VALID
+    }
+}
+
+fn check(args: &CheckArgs) -> u8 {
+    match check_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit_code::HARNESS_FAILED
+        }
+    }
+}
+
+fn check_inner(args: &CheckArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    let is_dir = args.path.is_dir();
+    let history_path = if is_dir {
+        args.path.join("history.jsonl")
+    } else {
+        args.path.clone()
+    };
+    let stored_plan = is_dir
+        .then(|| plan::load(&args.path.join("plan.yaml")).ok())
+        .flatten();
+    let (history, warnings) = if history_path.extension().is_some_and(|e| e == "edn") {
+        checker::history::read_edn(&history_path)
+    } else {
+        checker::read_jsonl(&history_path)
+    }
+    .with_context(|| format!("cannot read history {}", history_path.display()))?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let model = match (args.model, &stored_plan) {
+        (Some(ModelArg::Set), _) => checker::Model::List,
+        (Some(ModelArg::Register), _) | (None, None) => register_model(args.init.as_deref())?,
+        (None, Some(plan)) => run::workload_model(plan.workload.kind),
+    };
+    let config = verdict::CheckConfig {
+        model,
+        time_budget: args.time_budget,
+    };
+    let mut results = verdict::check(&history, &config);
+    if is_dir {
+        keep_run_metadata(&args.path, &mut results);
+        verdict::write_results(&results, &args.path.join("results.json"))
+            .context("cannot write results.json")?;
+    }
+    print!("{}", verdict::summary(&results));
+    Ok(exit_code::for_verdict(results.verdict))
+}
+
+fn register_model(init: Option<&str>) -> anyhow::Result<checker::Model> {
+    let init = match init {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("--init must be JSON (e.g. 0, null, \"x\"): {e}"))?,
+        None => serde_json::Value::Null,
+    };
+    Ok(checker::Model::Register { init })
+}
+
+/// A re-check keeps what the original run recorded about itself.
+fn keep_run_metadata(dir: &Path, results: &mut checker::Results) {
+    let old: Option<checker::Results> = std::fs::read(dir.join("results.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    if let Some(old) = old {
+        for (name, value) in old.extra {
+            results.extra.entry(name).or_insert(value);
+        }
     }
 }

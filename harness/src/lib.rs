@@ -4,3 +4,6 @@
 pub mod cli;
 pub mod exit_code;
 pub mod plan;
+pub mod run;
+mod runner;
+pub mod verdict;
