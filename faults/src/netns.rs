@@ -144,6 +144,16 @@ pub fn ensure_isolated() -> Result<(), FaultError> {
             "it is still in the namespace the process started in, {host}"
         ));
     }
+    if std::process::id() == 1 {
+        // We are pid 1 (a container's entrypoint): pid 1's namespace is our
+        // own, and only the recorded host namespace can vouch for us.
+        return match host_namespace() {
+            Some(_) => Ok(()),
+            None => {
+                not_isolated("the process is pid 1 and never entered a private namespace".into())
+            }
+        };
+    }
     match namespace_of(Path::new("/proc/1/ns/net")) {
         Ok(init) if init == here => not_isolated(format!("it shares pid 1's namespace, {init}")),
         Ok(_) => Ok(()),

@@ -162,7 +162,10 @@ impl NodeProcess {
             return Ok(self.not_running());
         };
         live.killed = true;
-        signal_group(&self.spec.name, live, Signal::SIGKILL)?;
+        if let Err(e) = signal_group(&self.spec.name, live, Signal::SIGKILL) {
+            live.killed = false;
+            return Err(e);
+        }
         match tokio::time::timeout(KILL_DEADLINE, live.child.wait()).await {
             Ok(Ok(status)) => {
                 self.record_exit(Some(status));
