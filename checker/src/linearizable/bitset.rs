@@ -192,3 +192,98 @@ mod tests {
         assert_eq!(keys.len(), 10_000);
     }
 }
+
+/// A set of `0..n` that is mostly a full prefix: it tracks `lo`, the first
+/// word that is not full, and `hi`, one past the last non-zero word, so the
+/// set is described exactly by `(lo, words[lo..hi])` (its *window*).
+/// Linearized sets in a search look like this: everything before the
+/// concurrency frontier, plus a few ops after it.
+#[derive(Debug, Clone)]
+pub struct PrefixBitset {
+    words: Vec<u64>,
+    bits: usize,
+    lo: usize,
+    hi: usize,
+}
+
+impl PrefixBitset {
+    /// An empty set of `0..bits`.
+    pub fn new(bits: usize) -> Self {
+        PrefixBitset {
+            words: vec![0; bits.div_ceil(64)],
+            bits,
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    #[inline]
+    fn full(&self, w: usize) -> u64 {
+        let rem = self.bits - w * 64;
+        if rem >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << rem) - 1
+        }
+    }
+
+    /// Adds `i`.
+    #[inline]
+    pub fn set(&mut self, i: usize) {
+        let w = i / 64;
+        self.words[w] |= 1 << (i % 64);
+        self.hi = self.hi.max(w + 1);
+        while self.lo < self.words.len() && self.words[self.lo] == self.full(self.lo) {
+            self.lo += 1;
+        }
+    }
+
+    /// Removes `i`.
+    #[inline]
+    pub fn clear(&mut self, i: usize) {
+        let w = i / 64;
+        self.words[w] &= !(1 << (i % 64));
+        self.lo = self.lo.min(w);
+        while self.hi > 0 && self.words[self.hi - 1] == 0 {
+            self.hi -= 1;
+        }
+    }
+
+    /// `(lo, words[lo..hi])`: equal windows mean equal sets.
+    #[inline]
+    pub fn window(&self) -> (usize, &[u64]) {
+        let hi = self.hi.max(self.lo);
+        (self.lo, &self.words[self.lo..hi])
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_canonical() {
+        let mut a = PrefixBitset::new(200);
+        let mut b = PrefixBitset::new(200);
+        for i in 0..130 {
+            a.set(i);
+        }
+        for i in (0..130).rev() {
+            b.set(i);
+        }
+        a.set(150);
+        b.set(150);
+        b.set(199);
+        b.clear(199);
+        assert_eq!(a.window(), b.window());
+        assert_eq!(a.window().0, 2);
+        a.clear(3);
+        assert_eq!(a.window().0, 0);
+        assert_ne!(a.window(), b.window());
+        for i in 130..200 {
+            a.set(i);
+        }
+        a.set(3);
+        assert_eq!(a.window(), (4, &[][..]));
+    }
+}

@@ -8,84 +8,94 @@
 //! failed, any dominated configuration fails too and is skipped.
 //!
 //! Invariants:
-//! - only *finished* (fully explored, failed) configurations are inserted;
-//!   this is what makes dominance pruning complete (see `wgl.rs`);
+//! - only *finished* (fully explored, failed) configurations are inserted
+//!   (see `wgl.rs` for why this keeps dominance pruning complete);
 //! - lookups hash only (C, s) (a Zobrist hash of C, maintained by the
 //!   search, mixed with the state's hash); entries with the same hash are
-//!   chained and compared exactly.
+//!   chained and compared exactly;
+//! - entries are compact: C as its [`PrefixBitset`] window, I in full
+//!   (info ops are few).
 
 use std::collections::HashMap;
 
-use super::bitset::{Bitset, BuildIdentity};
+use super::bitset::{Bitset, BuildIdentity, PrefixBitset};
 
 const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    next: u32,
+    lo: u32,
+    /// Start of the C window, then the I words, in `words`.
+    at: u32,
+    len: u32,
+}
 
 /// Failed configurations, with dominance lookups.
 #[derive(Debug)]
 pub(crate) struct FailedCache<S> {
     heads: HashMap<u64, u32, BuildIdentity>,
-    next: Vec<u32>,
+    entries: Vec<Entry>,
     words: Vec<u64>,
     states: Vec<S>,
-    nwords: usize,
-    /// Bits of `info` ops.
-    info_mask: Vec<u64>,
-    has_info: bool,
 }
 
 impl<S: Eq> FailedCache<S> {
-    /// A cache for sets of `n` ops whose info ops are `info_mask`.
-    pub(crate) fn new(info_mask: &Bitset) -> Self {
-        let info_mask = info_mask.words().to_vec();
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
         FailedCache {
             heads: HashMap::default(),
-            next: Vec::new(),
+            entries: Vec::new(),
             words: Vec::new(),
             states: Vec::new(),
-            nwords: info_mask.len(),
-            has_info: info_mask.iter().any(|&w| w != 0),
-            info_mask,
         }
     }
 
-    /// Whether a stored configuration dominates (`bits`, `state`).
-    pub(crate) fn dominated(&self, hash: u64, bits: &Bitset, state: &S) -> bool {
+    /// Whether a stored configuration dominates (`done`, `info`, `state`).
+    pub(crate) fn dominated(
+        &self,
+        hash: u64,
+        done: &PrefixBitset,
+        info: &Bitset,
+        state: &S,
+    ) -> bool {
         let Some(&head) = self.heads.get(&hash) else {
             return false;
         };
-        let b = bits.words();
+        let (lo, window) = done.window();
+        let info = info.words();
         let mut e = head;
         while e != NONE {
-            let i = e as usize;
-            if &self.states[i] == state {
-                let stored = &self.words[i * self.nwords..(i + 1) * self.nwords];
-                let ok = if self.has_info {
-                    stored
-                        .iter()
-                        .zip(b)
-                        .zip(&self.info_mask)
-                        .all(|((&s, &c), &m)| {
-                            // same completed ops, stored info ops a subset
-                            (s ^ c) & !m == 0 && s & m & !c == 0
-                        })
-                } else {
-                    stored == b
-                };
-                if ok {
+            let entry = self.entries[e as usize];
+            let at = entry.at as usize;
+            if entry.lo as usize == lo
+                && entry.len as usize == window.len()
+                && &self.words[at..at + window.len()] == window
+                && &self.states[e as usize] == state
+            {
+                let stored_info = &self.words[at + window.len()..at + window.len() + info.len()];
+                if stored_info.iter().zip(info).all(|(&s, &c)| s & !c == 0) {
                     return true;
                 }
             }
-            e = self.next[i];
+            e = entry.next;
         }
         false
     }
 
-    /// Records that (`bits`, `state`) was fully explored and failed.
-    pub(crate) fn insert(&mut self, hash: u64, bits: &Bitset, state: S) {
-        let id = u32::try_from(self.states.len()).unwrap_or(NONE - 1);
-        let prev = self.heads.insert(hash, id).unwrap_or(NONE);
-        self.next.push(prev);
-        self.words.extend_from_slice(bits.words());
+    /// Records that (`done`, `info`, `state`) was fully explored and failed.
+    pub(crate) fn insert(&mut self, hash: u64, done: &PrefixBitset, info: &Bitset, state: S) {
+        let id = self.entries.len() as u32;
+        let next = self.heads.insert(hash, id).unwrap_or(NONE);
+        let (lo, window) = done.window();
+        self.entries.push(Entry {
+            next,
+            lo: lo as u32,
+            at: self.words.len() as u32,
+            len: window.len() as u32,
+        });
+        self.words.extend_from_slice(window);
+        self.words.extend_from_slice(info.words());
         self.states.push(state);
     }
 }
@@ -96,31 +106,26 @@ mod tests {
 
     #[test]
     fn dominance_needs_same_completed_ops_and_fewer_info_ops() {
-        // ops 0,1 completed; 2,3 info
+        let mut cache = FailedCache::new();
+        let mut done = PrefixBitset::new(100);
+        done.set(0);
+        done.set(70);
         let mut info = Bitset::new(4);
         info.set(2);
-        info.set(3);
-        let mut cache = FailedCache::new(&info);
-        let mut stored = Bitset::new(4);
-        stored.set(0);
-        stored.set(2);
-        cache.insert(7, &stored, 5u32);
+        cache.insert(7, &done, &info, 5u32);
 
-        let mut more_info = stored.clone();
+        let mut more_info = info.clone();
         more_info.set(3);
-        assert!(cache.dominated(7, &stored, &5));
-        assert!(cache.dominated(7, &more_info, &5));
-        assert!(!cache.dominated(7, &more_info, &6), "other state");
-        assert!(!cache.dominated(8, &more_info, &5), "other hash");
-
-        let mut fewer_info = Bitset::new(4);
-        fewer_info.set(0);
+        assert!(cache.dominated(7, &done, &info, &5));
+        assert!(cache.dominated(7, &done, &more_info, &5));
+        assert!(!cache.dominated(7, &done, &more_info, &6), "other state");
+        assert!(!cache.dominated(8, &done, &more_info, &5), "other hash");
         assert!(
-            !cache.dominated(7, &fewer_info, &5),
+            !cache.dominated(7, &done, &Bitset::new(4), &5),
             "stored has more info ops"
         );
-        let mut other_completed = stored.clone();
-        other_completed.set(1);
-        assert!(!cache.dominated(7, &other_completed, &5));
+        let mut other = done.clone();
+        other.set(1);
+        assert!(!cache.dominated(7, &other, &info, &5));
     }
 }

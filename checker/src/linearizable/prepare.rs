@@ -10,7 +10,14 @@
 //! - values are interned per key to `u32` ids, so spec states are cheap to
 //!   clone, hash and compare; [`Interner::value`] maps ids back to JSON;
 //! - an op the model does not know makes the key unsupported (the check
-//!   says `unknown`), never a false verdict.
+//!   says `unknown`), never a false verdict;
+//! - an info op's `expires` is the last return position of an op that could
+//!   observe its effect: for a register write/cas of `v`, a read of `v` or a
+//!   cas from `v` (an info cas from `v` never returns: no expiry); for a
+//!   list append of `e`, a read containing `e`. After all of those are
+//!   linearized, a linearization using the op stays valid without it (no
+//!   later op can tell), so the search may ignore it. An info op nobody
+//!   can observe is dropped.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -198,8 +205,33 @@ fn prepare_register(history: &History, init: &Value, op_ids: &[usize]) -> Result
             call: op.invoke as u64,
             ret_pos: ret_pos(op),
             id,
+            expires: u64::MAX,
         });
     }
+    // Last return of an op observing each value (MAX: an info observer).
+    let mut observed: HashMap<u32, u64> = HashMap::new();
+    for o in &ops {
+        let seen = match (&o.op, &o.ret) {
+            (RegisterOp::Read, Some(RegisterRet::ReadOk(v))) => Some((*v, o.ret_pos)),
+            (RegisterOp::Cas { from, .. }, Some(_)) => Some((*from, o.ret_pos)),
+            (RegisterOp::Cas { from, .. }, None) => Some((*from, u64::MAX)),
+            _ => None,
+        };
+        if let Some((v, until)) = seen {
+            let e = observed.entry(v).or_insert(0);
+            *e = (*e).max(until);
+        }
+    }
+    for o in &mut ops {
+        if o.ret.is_none() {
+            let written = match &o.op {
+                RegisterOp::Write(v) | RegisterOp::Cas { to: v, .. } => *v,
+                RegisterOp::Read => continue,
+            };
+            o.expires = observed.get(&written).copied().unwrap_or(0);
+        }
+    }
+    ops.retain(|o| o.ret.is_some() || o.expires > 0);
     Ok(KeyInput::Register { init, ops, values })
 }
 
@@ -236,7 +268,23 @@ fn prepare_list(history: &History, op_ids: &[usize]) -> Result<KeyInput, String>
             call: op.invoke as u64,
             ret_pos: ret_pos(op),
             id,
+            expires: u64::MAX,
         });
     }
+    let mut observed: HashMap<u32, u64> = HashMap::new();
+    for o in &ops {
+        if let Some(ListRet::ReadOk(seen)) = &o.ret {
+            for &e in seen {
+                let x = observed.entry(e).or_insert(0);
+                *x = (*x).max(o.ret_pos);
+            }
+        }
+    }
+    for o in &mut ops {
+        if let (ListOp::Append(e), None) = (&o.op, &o.ret) {
+            o.expires = observed.get(e).copied().unwrap_or(0);
+        }
+    }
+    ops.retain(|o| o.ret.is_some() || o.expires > 0);
     Ok(KeyInput::List { ops, values })
 }

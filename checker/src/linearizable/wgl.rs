@@ -15,6 +15,9 @@
 //! Any order is complete; this one linearizes info ops "just in time".
 //!
 //! Pruning (each keeps the search complete):
+//! 0. an info op past its [`SearchOp::expires`] is no candidate: every op
+//!    that could observe its effect is linearized, so a linearization that
+//!    uses it stays valid without it (see `prepare.rs`);
 //! 1. an info op whose step leaves the state unchanged is skipped: the
 //!    configuration without it can do everything the one with it can;
 //! 2. inside a run of consecutive info ops that started at configuration X,
@@ -39,7 +42,7 @@ use std::{hash::Hash, time::Instant};
 use stateright::semantics::SequentialSpec;
 
 use super::{
-    bitset::{Bitset, Zobrist, fx_hash},
+    bitset::{Bitset, PrefixBitset, Zobrist, fx_hash},
     cache::FailedCache,
 };
 
@@ -57,6 +60,11 @@ pub struct SearchOp<S: SequentialSpec> {
     pub ret_pos: u64,
     /// Index of the op in [`History::ops`](crate::History::ops).
     pub id: usize,
+    /// For an info op: once every op that returned at or before this
+    /// position is linearized, linearizing this op can no longer help (no
+    /// op left could observe its effect), so it is no longer a candidate.
+    /// `u64::MAX` if it never expires. Ignored for completed ops.
+    pub expires: u64,
 }
 
 /// How the search for one key ended.
@@ -154,19 +162,26 @@ where
     // Main list entries: calls of completed ops and all returns.
     let mut entries: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n); // (pos, is_return, op)
     let mut info_ops: Vec<u32> = Vec::new();
-    let mut info_mask = Bitset::new(n);
+    // Each op's index in its class's set: completed ops in `done`, info ops
+    // in `info_done`.
+    let mut class_index = vec![0usize; n];
+    let mut completed = 0;
     for (k, o) in ops.iter().enumerate() {
         if o.ret.is_some() {
             entries.push((o.call, false, k as u32));
             entries.push((o.ret_pos, true, k as u32));
+            class_index[k] = completed;
+            completed += 1;
         } else {
             info_ops.push(k as u32);
-            info_mask.set(k);
         }
     }
     // Calls before returns at equal positions: lenient (concurrent).
     entries.sort_unstable();
     info_ops.sort_by_key(|&k| ops[k as usize].call);
+    for (i, &k) in info_ops.iter().enumerate() {
+        class_index[k as usize] = i;
+    }
 
     let mut main = Links::new(entries.len());
     let main_tail = main.tail();
@@ -192,8 +207,9 @@ where
     }
 
     let zobrist = Zobrist::new(n);
-    let mut cache: FailedCache<S> = FailedCache::new(&info_mask);
-    let mut bits = Bitset::new(n);
+    let mut cache: FailedCache<S> = FailedCache::new();
+    let mut done = PrefixBitset::new(completed);
+    let mut info_done = Bitset::new(info_ops.len());
     let mut state = init.clone();
     let mut hash: u64 = 0; // Zobrist hash of the linearized completed ops
     let mut remaining = n - info_ops.len();
@@ -237,6 +253,13 @@ where
                 bound,
                 blocked,
             } => {
+                let mut node = node;
+                // Skip expired info ops: every op that could observe their
+                // effect has returned before `bound`, so is linearized.
+                while node != info_tail && ops[info_ops[node as usize - 1] as usize].expires < bound
+                {
+                    node = info.next[node as usize];
+                }
                 if node != info_tail && ops[info_ops[node as usize - 1] as usize].call < bound {
                     let k = info_ops[node as usize - 1];
                     (
@@ -251,10 +274,10 @@ where
                     )
                 } else {
                     // Dead end: every candidate failed.
-                    let done = n - info_ops.len() - remaining;
-                    if best.as_ref().is_none_or(|b| done > b.0) {
+                    let depth = completed - remaining;
+                    if best.as_ref().is_none_or(|b| depth > b.0) {
                         best = Some((
-                            done,
+                            depth,
                             stack.iter().map(|f| f.op as usize).collect(),
                             state.clone(),
                             blocked as usize,
@@ -275,9 +298,13 @@ where
                         // Finished and failed. Configurations inside a run
                         // of info ops are not stored: pruning 2 may have
                         // left their completions to the run's start.
-                        cache.insert(config_hash(hash, &state), &bits, state);
+                        cache.insert(config_hash(hash, &state), &done, &info_done, state);
                     }
-                    bits.clear(k);
+                    if ops[k].ret.is_some() {
+                        done.clear(class_index[k]);
+                    } else {
+                        info_done.clear(class_index[k]);
+                    }
                     state = frame.prev_state;
                     hash = frame.prev_hash;
                     if ops[k].ret.is_some() {
@@ -334,9 +361,18 @@ where
         } else {
             hash ^ zobrist.key(ku)
         };
-        bits.set(ku);
-        if cache.dominated(config_hash(next_hash, &next), &bits, &next) {
-            bits.clear(ku);
+        let ci = class_index[ku];
+        if is_info {
+            info_done.set(ci);
+        } else {
+            done.set(ci);
+        }
+        if cache.dominated(config_hash(next_hash, &next), &done, &info_done, &next) {
+            if is_info {
+                info_done.clear(ci);
+            } else {
+                done.clear(ci);
+            }
             continue; // pruning 3
         }
         explored += 1;
@@ -379,6 +415,7 @@ mod tests {
             call,
             ret_pos: ret_pos.unwrap_or(u64::MAX),
             id: call as usize,
+            expires: u64::MAX,
         }
     }
 

@@ -4,4 +4,5 @@
 mod common;
 mod generated;
 mod jsonl;
+mod lin_prop;
 mod lin_table;

@@ -1,0 +1,171 @@
+//! The performance scenarios, run once each with wall-clock times
+//! (a bench binary rather than criterion: the 1M-op case takes seconds).
+//!
+//! `cargo bench -p checker --bench perf [-- SCENARIO...]` where SCENARIO is
+//! `big` (1,000,000 ops, 1,000 keys, 20 processes, 5% info), `key`
+//! (one key, 5,000 ops, 10 processes, 2% info), `stale` (the same with one
+//! injected stale read), `jsonl` (write + read the big history as JSONL),
+//! `stateright` (the stateright-Model engine on smaller single keys, for
+//! the engine comparison), `scale` (one key, 5k to 40k ops). No argument runs `big key stale`.
+//! Peak memory: run the built binary under `/usr/bin/time -v`.
+
+use std::{
+    io::{BufWriter, Write},
+    time::{Duration, Instant},
+};
+
+use checker::{
+    LinOptions, Model, Verdict,
+    generate::{RegisterWorkload, register_with_stale_read},
+    linearizable::{
+        self,
+        prepare::{KeyInput, ops_by_key, prepare_key},
+        stateright_model::check_with_stateright,
+        wgl::search,
+    },
+    read_jsonl,
+};
+
+fn options() -> LinOptions {
+    LinOptions {
+        time_budget: Duration::from_secs(60),
+        threads: 0,
+        total_budget: None,
+    }
+}
+
+fn big() -> RegisterWorkload {
+    RegisterWorkload {
+        seed: 1,
+        ops: 1_000_000,
+        keys: 1_000,
+        processes: 20,
+        info_rate: 0.05,
+        ..Default::default()
+    }
+}
+
+fn one_key(ops: usize) -> RegisterWorkload {
+    RegisterWorkload {
+        seed: 2,
+        ops,
+        keys: 1,
+        processes: 10,
+        info_rate: 0.02,
+        ..Default::default()
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let all = args.is_empty();
+    let want = |s: &str| {
+        all && !["jsonl", "stateright", "scale"].contains(&s) || args.iter().any(|a| a == s)
+    };
+
+    if want("big") {
+        let t = Instant::now();
+        let h = big().history();
+        let generated = t.elapsed();
+        let t = Instant::now();
+        let r = linearizable::check(&h, Model::register(), &options());
+        let check = t.elapsed();
+        let explored: u64 = r.keys.values().map(|k| k.explored).sum();
+        println!(
+            "big: {} ops, {} keys: generate {generated:.2?}, check {check:.2?} -> {} (explored {explored})",
+            h.ops.len(),
+            r.keys.len(),
+            r.verdict
+        );
+        assert_eq!(r.verdict, Verdict::Valid);
+    }
+    if want("key") {
+        let h = one_key(5_000).history();
+        let t = Instant::now();
+        let r = linearizable::check(&h, Model::register(), &options());
+        println!(
+            "key: 5000 ops, 10 processes, 2% info: check {:.2?} -> {} (explored {})",
+            t.elapsed(),
+            r.verdict,
+            r.keys["k0"].explored
+        );
+        assert_eq!(r.verdict, Verdict::Valid);
+    }
+    if want("stale") {
+        let (h, read) = register_with_stale_read(&one_key(5_000)).expect("pairs");
+        let t = Instant::now();
+        let r = linearizable::check(&h, Model::register(), &options());
+        let k = &r.keys["k0"];
+        let cex = k.counterexample.as_ref().map(|c| (c.op.op, c.prefix.len()));
+        println!(
+            "stale: 5000 ops, stale read = op {read}: check {:.2?} -> {} (explored {}, blocked op and prefix {cex:?})",
+            t.elapsed(),
+            r.verdict,
+            k.explored
+        );
+        assert_eq!(r.verdict, Verdict::Invalid);
+    }
+    if want("jsonl") {
+        let h = big().history();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history.jsonl");
+        let t = Instant::now();
+        let mut w = BufWriter::new(std::fs::File::create(&path).expect("create"));
+        for e in &h.events {
+            serde_json::to_writer(&mut w, e).expect("write");
+            w.write_all(b"\n").expect("write");
+        }
+        w.flush().expect("flush");
+        let write = t.elapsed();
+        drop(h);
+        let t = Instant::now();
+        let (h, _) = read_jsonl(&path).expect("reads");
+        let read = t.elapsed();
+        let t = Instant::now();
+        let r = linearizable::check(&h, Model::register(), &options());
+        println!(
+            "jsonl: {} events: write {write:.2?}, read+pair {read:.2?}, check {:.2?} -> {}",
+            h.events.len(),
+            t.elapsed(),
+            r.verdict
+        );
+    }
+    if want("scale") {
+        for ops in [5_000, 10_000, 20_000, 40_000] {
+            let h = one_key(ops).history();
+            let t = Instant::now();
+            let r = linearizable::check(&h, Model::register(), &options());
+            println!(
+                "scale: one key {ops} ops: check {:.2?} -> {} (explored {})",
+                t.elapsed(),
+                r.verdict,
+                r.keys["k0"].explored
+            );
+        }
+    }
+    if want("stateright") {
+        for ops in [100, 200, 400, 800] {
+            let h = one_key(ops).history();
+            let ids = &ops_by_key(&h)["k0"];
+            let KeyInput::Register {
+                init, ops: key_ops, ..
+            } = prepare_key(&h, &Model::register(), ids)
+            else {
+                unreachable!("register")
+            };
+            let t = Instant::now();
+            let ours = search(&init, &key_ops, None);
+            let wgl = t.elapsed();
+            let t = Instant::now();
+            let theirs = check_with_stateright(init, key_ops, Duration::from_secs(60));
+            println!(
+                "engines, one key, {ops} ops: wgl {wgl:.2?} ({}), stateright dfs {:.2?} ({theirs:?})",
+                matches!(ours, linearizable::SearchResult::Linearizable { .. }),
+                t.elapsed()
+            );
+        }
+    }
+}
