@@ -1,0 +1,182 @@
+//! Malformed plans: each gets an error with its place and what was
+//! expected, and none panics.
+
+use harness::plan::load_str;
+
+const GOOD_HEAD: &str = "name: t\nworkload: { kind: register }\nduration: 30s\n";
+
+/// (plan text, fragment the error must contain)
+const CASES: &[(&str, &str)] = &[
+    // Syntax.
+    (
+        "name: t\n  workload: 3\n",
+        "t.yaml:2:11: mapping values are not allowed",
+    ),
+    ("name: [t\n", "t.yaml:1:"),
+    (
+        "name: t\nworkload: { kind: register\nduration: 30s\n",
+        "t.yaml:",
+    ),
+    ("\t name: t\n", "t.yaml:1:"),
+    // Shape: missing, unknown and mistyped fields.
+    (
+        "workload: { kind: register }\nduration: 30s\n",
+        "missing field `name`",
+    ),
+    ("name: t\nduration: 30s\n", "missing field `workload`"),
+    (
+        "name: t\nworkload: { kind: register }\n",
+        "missing field `duration`",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\ncolour: blue\n",
+        "t.yaml:4:1: unknown field `colour`",
+    ),
+    (
+        "name: t\nworkload: { kind: register, speed: 3 }\nduration: 30s\n",
+        "unknown field `speed`",
+    ),
+    (
+        "name: t\nworkload: { kind: queue }\nduration: 30s\n",
+        "unknown variant `queue`, expected one of register, set",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: soon\n",
+        "t.yaml:3:11: `soon` is not a duration",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 10 parsecs\n",
+        "unknown time unit",
+    ),
+    (
+        "name: t\nworkload: { kind: register, concurrency: many }\nduration: 30s\n",
+        "invalid",
+    ),
+    (
+        "name: t\ncluster: { nodes: -1 }\nworkload: { kind: register }\nduration: 30s\n",
+        "t.yaml:2:",
+    ),
+    (
+        "name: t\ncluster: { system: zookeeper }\nworkload: { kind: register }\nduration: 30s\n",
+        "unknown variant `zookeeper`",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: explode } ] }\n",
+        "unknown variant `explode`",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: kill, target: president } ] }\n",
+        "unknown target `president`",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: partition, shape: triangle } ] }\n",
+        "unknown variant `triangle`",
+    ),
+    // Semantics.
+    (
+        "name: t\nworkload: { kind: register }\nduration: 60s\nfaults:\n  timeline:\n    - { at: 90s, fault: pause, target: one }\n",
+        "t.yaml:6:13: a fault at 1m 30s is after the end of the 1m plan",
+    ),
+    (
+        "name: t\ncluster: { nodes: 1 }\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: pause, target: minority } ] }\n",
+        "no minority to target",
+    ),
+    (
+        "name: t\ncluster: { nodes: 1 }\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: partition, shape: halves } ] }\n",
+        "a partition needs at least 2 nodes",
+    ),
+    (
+        "name: t\nworkload: { kind: register, mix: { read: 0, write: 0 } }\nduration: 30s\n",
+        "the op mix sums to zero",
+    ),
+    (
+        "name: t\nworkload: { kind: register, mix: { append: 1 } }\nduration: 30s\n",
+        "has no `append` operation",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s }\n",
+        "`every` needs a `pick` list",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { pick: [ { fault: pause } ] }\n",
+        "`pick` needs an `every` interval",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { timeline: [ { fault: pause } ] }\n",
+        "a timeline entry needs `at`",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: kill, for: 2s } ] }\n",
+        "`for` does not apply to a kill fault",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: partition, target: one, shape: halves } ] }\n",
+        "`target` does not apply to a partition fault",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: loss, probability: 1.5 } ] }\n",
+        "`probability` must be in (0, 1]",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: pause, target: n7 } ] }\n",
+        "there is no node `n7` in a 3-node cluster",
+    ),
+    (
+        "name: t\ncluster: { nodes: 0 }\nworkload: { kind: register }\nduration: 30s\n",
+        "a cluster has 1 to 50 nodes, not 0",
+    ),
+    (
+        "name: t\nworkload: { kind: register, rate: 0 }\nduration: 30s\n",
+        "`rate` must be a positive number",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 0s\n",
+        "the duration must be positive",
+    ),
+    (
+        "name: ../escape\nworkload: { kind: register }\nduration: 30s\n",
+        "must be a non-empty file name",
+    ),
+];
+
+#[test]
+fn malformed_plans_are_explained_with_their_place() {
+    assert!(CASES.len() >= 20);
+    let mut failures = Vec::new();
+    for (text, fragment) in CASES {
+        let outcome = std::panic::catch_unwind(|| load_str(text, "t.yaml"));
+        match outcome {
+            Err(_) => failures.push(format!("PANIC on:\n{text}")),
+            Ok(Ok(_)) => failures.push(format!("accepted, expected `{fragment}`:\n{text}")),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                if !message.contains(fragment) {
+                    failures.push(format!("`{message}` lacks `{fragment}` for:\n{text}"));
+                }
+                if !message.starts_with("t.yaml") {
+                    failures.push(format!("`{message}` does not start with the file name"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_shipped_plans_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plans");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            harness::plan::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "plans/ holds the documented examples");
+    assert!(load_str(harness::plan::DEFAULT_PLAN, "default").is_ok());
+    assert!(
+        load_str(GOOD_HEAD, "t.yaml").is_ok(),
+        "a minimal plan is enough"
+    );
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the harness: plan errors, and short end-to-end
+//! runs against real target-node clusters.
+
+mod bad_plans;
+mod end_to_end;
+mod support;
