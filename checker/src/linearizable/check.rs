@@ -1,7 +1,7 @@
 //! [`check`]: split per key, search each key in parallel, report.
 //!
-//! Invariants: keys are searched on a rayon pool of `threads` workers,
-//! largest first; the result map is a `BTreeMap` so the report does not
+//! Invariants: keys are searched largest first, on the caller's thread
+//! (`threads == 1`), rayon's global pool (`0`) or a pool of `threads`; the result map is a `BTreeMap` so the report does not
 //! depend on scheduling; an unsupported op or a spent budget gives
 //! `unknown`, never `valid` or `invalid`.
 
@@ -32,36 +32,23 @@ pub fn check(history: &History, model: Model, options: &LinOptions) -> Lineariza
     let total_deadline = options.total_budget.map(|b| start + b);
     let mut keys: Vec<(String, Vec<usize>)> = ops_by_key(history).into_iter().collect();
     keys.sort_by_key(|(_, ops)| std::cmp::Reverse(ops.len()));
-    let run = || {
-        keys.par_iter()
-            .map(|(key, ids)| {
-                let input = prepare_key(history, &model, ids);
-                let budget_end = Instant::now() + options.time_budget;
-                let deadline = total_deadline.map_or(budget_end, |t| t.min(budget_end));
-                (
-                    key.clone(),
-                    check_key(history, &input, deadline, options.time_budget),
-                )
-            })
-            .collect::<Vec<_>>()
+    let one = |(key, ids): &(String, Vec<usize>)| {
+        let input = prepare_key(history, &model, ids);
+        let budget_end = Instant::now() + options.time_budget;
+        let deadline = total_deadline.map_or(budget_end, |t| t.min(budget_end));
+        (
+            key.clone(),
+            check_key(history, &input, deadline, options.time_budget),
+        )
     };
-    let results = match rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-    {
-        Ok(pool) => pool.install(run),
-        // Could not start threads: check on the caller's thread.
-        Err(_) => keys
-            .iter()
-            .map(|(key, ids)| {
-                let input = prepare_key(history, &model, ids);
-                let deadline = Instant::now() + options.time_budget;
-                (
-                    key.clone(),
-                    check_key(history, &input, deadline, options.time_budget),
-                )
-            })
-            .collect(),
+    let results: Vec<(String, KeyResult)> = match options.threads {
+        1 => keys.iter().map(one).collect(),
+        0 => keys.par_iter().map(one).collect(),
+        n => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(pool) => pool.install(|| keys.par_iter().map(one).collect()),
+            // Could not start threads: check on the caller's thread.
+            Err(_) => keys.iter().map(one).collect(),
+        },
     };
     let keys: BTreeMap<String, KeyResult> = results.into_iter().collect();
     LinearizabilityReport {

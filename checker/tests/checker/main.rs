@@ -6,3 +6,5 @@ mod generated;
 mod jsonl;
 mod lin_prop;
 mod lin_table;
+mod set;
+mod stats;
