@@ -32,8 +32,17 @@ fn history(rows: &[Row]) -> History {
 #[test]
 fn verdicts_and_findings() {
     // (name, rows, verdict, lost, unexpected, recovered, stale reads)
+    type Case = (
+        &'static str,
+        Vec<Row>,
+        Verdict,
+        Vec<Value>,
+        Vec<Value>,
+        Vec<Value>,
+        usize,
+    );
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<Row>, Verdict, Vec<Value>, Vec<Value>, Vec<Value>, usize)> = vec![
+    let cases: Vec<Case> = vec![
         ("all acknowledged appends present", vec![
             (0, "invoke", "append", json!(1)), (0, "ok", "append", json!(1)),
             (1, "invoke", "append", json!(2)), (1, "ok", "append", json!(2)),
