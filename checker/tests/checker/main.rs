@@ -2,6 +2,8 @@
 //! area (keeps link time down).
 
 mod common;
+mod edn;
+mod fuzz;
 mod generated;
 mod jsonl;
 mod lin_prop;

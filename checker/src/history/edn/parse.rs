@@ -46,7 +46,7 @@ pub enum Edn {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EdnProblem {
     /// Input ended inside a form.
-    #[error("unexpected end of input (a form opened at line {0} is not closed)")]
+    #[error("unexpected end of input: the form opened on line {0} is not closed")]
     Eof(u64),
     /// A closing delimiter without an opening one, or of the wrong kind.
     #[error("unexpected `{0}`")]
@@ -142,10 +142,12 @@ fn is_ws(b: u8) -> bool {
 
 impl Parser<'_> {
     fn err<T>(&self, problem: EdnProblem) -> Result<T, Located> {
-        Err(Located {
-            line: self.line,
-            problem,
-        })
+        // An unclosed form is reported where it opens.
+        let line = match problem {
+            EdnProblem::Eof(opened) => opened,
+            _ => self.line,
+        };
+        Err(Located { line, problem })
     }
 
     fn skip_ws(&mut self) {
