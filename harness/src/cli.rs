@@ -40,6 +40,24 @@ pub enum Command {
     },
     /// Print the JSON Schema of plan files (for editor completion).
     Schema,
+    /// Measure the harness itself.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Operations per second of the client path (generator, HTTP client,
+    /// recorder) against a trivial in-process server, next to a bare
+    /// reqwest loop measured in the same run.
+    Clients {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// How long each of the two measurements runs.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +108,10 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Run(args) => crate::runner::run_command(args),
         Command::Check(args) => check(&args),
         Command::Validate { plans } => validate(&plans),
+        Command::Bench(BenchCommand::Clients {
+            concurrency,
+            duration,
+        }) => bench_clients(concurrency, duration),
         Command::Schema => {
             let schema = schemars::schema_for!(Plan);
             println!(
@@ -194,6 +216,32 @@ fn keep_run_metadata(dir: &Path, results: &mut checker::Results) {
     if let Some(old) = old {
         for (name, value) in old.extra {
             results.extra.entry(name).or_insert(value);
+        }
+    }
+}
+
+fn bench_clients(concurrency: usize, duration: std::time::Duration) -> u8 {
+    let config = crate::bench::BenchConfig {
+        concurrency: concurrency.max(1),
+        duration,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("the async runtime starts");
+    match runtime.block_on(crate::bench::clients(&config)) {
+        Ok(result) => {
+            println!(
+                "baseline (bare reqwest loop): {:>10.0} ops/s",
+                result.baseline_ops_per_sec
+            );
+            println!(
+                "harness client path:          {:>10.0} ops/s",
+                result.harness_ops_per_sec
+            );
+            println!("ratio harness/baseline:       {:>10.2}", result.ratio());
+            exit_code::VALID
+        }
+        Err(e) => {
+            eprintln!("error: benchmark failed: {e}");
+            exit_code::HARNESS_FAILED
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The harness library: plans, the controller, the run store and verdicts.
 //! The `harness` binary is a thin command line over it.
 
+pub mod bench;
 pub mod cli;
 pub mod exit_code;
 pub mod plan;

@@ -19,7 +19,7 @@ mod progress;
 pub mod recorder;
 mod schedule;
 pub mod store;
-mod workers;
+pub mod workers;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
