@@ -160,7 +160,7 @@ fn main() {
             let ours = search(&init, &key_ops, None);
             let wgl = t.elapsed();
             let t = Instant::now();
-            let theirs = check_with_stateright(init, key_ops, Duration::from_secs(60));
+            let theirs = check_with_stateright(init, key_ops, 50_000_000);
             println!(
                 "engines, one key, {ops} ops: wgl {wgl:.2?} ({}), stateright dfs {:.2?} ({theirs:?})",
                 matches!(ours, linearizable::SearchResult::Linearizable { .. }),

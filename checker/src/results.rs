@@ -129,3 +129,52 @@ impl Results {
             .fold(Verdict::Valid, Verdict::compose);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_compose_invalid_over_unknown_over_valid() {
+        use Verdict::*;
+        #[rustfmt::skip]
+        let table = [
+            (Valid, Valid, Valid), (Valid, Unknown, Unknown), (Valid, Invalid, Invalid),
+            (Unknown, Valid, Unknown), (Unknown, Invalid, Invalid), (Invalid, Unknown, Invalid),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(a.compose(b), want, "{a} + {b}");
+        }
+        assert_eq!(
+            [Valid.exit_code(), Invalid.exit_code(), Unknown.exit_code()],
+            [0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn results_keep_the_overall_verdict_and_round_trip() {
+        let mut r = Results::new();
+        assert_eq!(r.verdict, Verdict::Valid);
+        r.insert(
+            "stats",
+            CheckerResult::new(Verdict::Valid, "", &serde_json::json!({"ops": 3})).expect("json"),
+        );
+        r.insert(
+            "set",
+            CheckerResult::new(Verdict::Unknown, "no final read", &()).expect("json"),
+        );
+        assert_eq!(r.verdict, Verdict::Unknown);
+        r.insert(
+            "linearizable",
+            CheckerResult::new(Verdict::Invalid, "1 key", &()).expect("json"),
+        );
+        assert_eq!(r.verdict, Verdict::Invalid);
+        let text = serde_json::to_string(&r).expect("serializes");
+        assert!(
+            text.starts_with(r#"{"version":1,"verdict":"invalid","checkers":{"linearizable""#),
+            "{text}"
+        );
+        let back: Results = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, r);
+    }
+}

@@ -9,11 +9,7 @@
 //! completed op linearized. stateright dedups states by fingerprint, which
 //! is the WGL cache without dominance pruning.
 
-use std::{
-    hash::Hash,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{hash::Hash, sync::Arc};
 
 use stateright::{Checker, HasDiscoveries, Model, Property, semantics::SequentialSpec};
 
@@ -105,23 +101,27 @@ where
 }
 
 /// Checks one key with stateright's DFS checker: `Some(true)` if
-/// linearizable, `Some(false)` if not, `None` if `budget` ran out.
-pub fn check_with_stateright<S>(init: S, ops: Vec<SearchOp<S>>, budget: Duration) -> Option<bool>
+/// linearizable, `Some(false)` if not, `None` if it generated `max_states`
+/// states without deciding.
+///
+/// The budget is a state count, not a time: stateright's `timeout` leaves a
+/// detached thread sleeping for the whole timeout, which piles up when
+/// many small keys are checked.
+pub fn check_with_stateright<S>(init: S, ops: Vec<SearchOp<S>>, max_states: usize) -> Option<bool>
 where
     S: SequentialSpec + Clone + Eq + Hash + Send + Sync + 'static,
     S::Op: Send + Sync + 'static,
     S::Ret: Send + Sync + 'static,
 {
-    let start = Instant::now();
     let checker = LinearizationModel::new(init, ops)
         .checker()
         .finish_when(HasDiscoveries::Any)
-        .timeout(budget)
+        .target_state_count(max_states.max(1))
         .spawn_dfs()
         .join();
     if checker.discovery("linearizable").is_some() {
         Some(true)
-    } else if start.elapsed() >= budget {
+    } else if checker.state_count() >= max_states {
         None
     } else {
         Some(false)

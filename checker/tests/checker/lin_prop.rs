@@ -10,8 +10,6 @@
 //! Scripts are vectors of small choices, so shrinking gives short
 //! histories.
 
-use std::time::Duration;
-
 use checker::{
     Event, EventKind, History, LinOptions, Model, Outcome, Process, Verdict, linearizable,
     linearizable::{
@@ -204,7 +202,7 @@ fn stateright_engine(h: &History) -> Option<bool> {
         let KeyInput::Register { init, ops, .. } = prepare_key(h, &Model::register(), ids) else {
             panic!("register input");
         };
-        all &= check_with_stateright(init, ops, Duration::from_secs(20))?;
+        all &= check_with_stateright(init, ops, 10_000_000)?;
     }
     Some(all)
 }
