@@ -19,6 +19,10 @@ or in a container `--cap-add SYS_ADMIN` / `--privileged`), or run without networ
 pub const IPTABLES_ADVICE: &str = "install it (`apt-get install -y iptables` on Debian and Ubuntu, \
 `dnf install -y iptables-nft` on Fedora), or run without network faults";
 
+/// What a person can do when `ip` is missing.
+pub const IP_ADVICE: &str = "install iproute2 (`apt-get install -y iproute2`), or use the \
+loopback network mode";
+
 /// Everything that can go wrong while injecting or cleaning up faults.
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
@@ -45,6 +49,14 @@ pub enum FaultError {
     /// The `iptables` binaries are not installed.
     #[error("`{program}` was not found; {IPTABLES_ADVICE}")]
     IptablesMissing { program: String },
+    /// `ip` (iproute2) is not installed; per-node networks need it.
+    #[error("`{program}` was not found; {IP_ADVICE}")]
+    IpMissing { program: String },
+    /// A rule change that spans several namespaces (per-node networks)
+    /// failed part-way and could not be rolled back, or timed out: some
+    /// rules may be in force.
+    #[error("rule change left an unknown state: {detail}")]
+    RulesIndeterminate { detail: String },
     /// `iptables` ran and failed.
     #[error("`{command}` failed ({status}): {stderr}")]
     Iptables {

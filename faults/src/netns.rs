@@ -135,7 +135,12 @@ pub fn enter_private_namespace() -> Result<IsolationMode, FaultError> {
 /// between the check and the spawn, so that the check and the child see the
 /// same namespace.
 pub fn ensure_isolated() -> Result<(), FaultError> {
-    let here = current_namespace()?;
+    check_private(current_namespace()?)
+}
+
+/// The check behind [`ensure_isolated`] and [`NetNamespace::ensure_private`]:
+/// `here` is neither the namespace the process started in nor pid 1's.
+fn check_private(here: NamespaceId) -> Result<(), FaultError> {
     let not_isolated = |detail: String| Err(FaultError::NotIsolated { detail });
     if let Some(host) = host_namespace()
         && here == host
@@ -234,4 +239,129 @@ fn loopback_up() -> Result<(), FaultError> {
         &mut req,
         "bringing lo up",
     )
+}
+
+/// A network namespace held open by a file descriptor: no process needs to
+/// live in it, and no bind mount under `/run/netns` names it.
+///
+/// This is how per-node namespaces are kept (see
+/// [`crate::net::namespaces`]): the namespace lives as long as any clone of
+/// this handle, or any process inside it, and the kernel destroys it (with
+/// its interfaces and rules) when the last of those goes. Nothing is ever
+/// written to the file system, so nothing survives the controller.
+///
+/// Clones share the descriptor.
+#[derive(Clone, Debug)]
+pub struct NetNamespace {
+    fd: std::sync::Arc<std::os::fd::OwnedFd>,
+    id: NamespaceId,
+}
+
+impl NetNamespace {
+    /// A fresh network namespace with only `lo`, up, created from inside
+    /// the run's private namespace (it refuses anywhere else).
+    ///
+    /// A short-lived thread unshares its own network namespace (which
+    /// moves only that thread), opens it, brings `lo` up and exits; the
+    /// descriptor keeps the namespace alive.
+    pub fn create() -> Result<Self, FaultError> {
+        ensure_isolated()?;
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("faults-netns".into())
+                .spawn_scoped(scope, || {
+                    unshare(CloneFlags::CLONE_NEWNET).map_err(|source| {
+                        FaultError::NamespaceDenied {
+                            attempt: "unshare(CLONE_NEWNET) on a thread, for a node's namespace",
+                            source,
+                        }
+                    })?;
+                    loopback_up()?;
+                    Self::open(Path::new("/proc/thread-self/ns/net"))
+                })
+                .map_err(|e| FaultError::io("starting a thread to create a namespace", e))?
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(FaultError::io(
+                        "creating a network namespace",
+                        std::io::Error::other("the namespace thread panicked"),
+                    ))
+                })
+        })
+    }
+
+    /// The namespace of the calling thread, held open.
+    pub fn current() -> Result<Self, FaultError> {
+        Self::open(Path::new("/proc/thread-self/ns/net"))
+    }
+
+    /// Hold the namespace of the nsfs file at `path` open.
+    pub fn open(path: &Path) -> Result<Self, FaultError> {
+        let file = fs::File::open(path)
+            .map_err(|e| FaultError::io(format!("opening {}", path.display()), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| FaultError::io(format!("reading {}", path.display()), e))?;
+        Ok(Self {
+            fd: std::sync::Arc::new(file.into()),
+            id: NamespaceId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+        })
+    }
+
+    /// The namespace's identity.
+    pub fn id(&self) -> NamespaceId {
+        self.id
+    }
+
+    /// The raw descriptor, valid while `self` lives (for `setns` in a
+    /// child between fork and exec).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// A path that names the namespace for other programs, such as `ip link
+    /// ... netns PATH` (iproute2 opens any name containing a `/` as a
+    /// file): `/proc/<our pid>/fd/<fd>`. Valid while `self` lives.
+    pub fn proc_path(&self) -> std::path::PathBuf {
+        format!("/proc/{}/fd/{}", std::process::id(), self.raw_fd()).into()
+    }
+
+    /// Refuse unless this namespace is a private one: neither the namespace
+    /// the process started in nor pid 1's (see [`ensure_isolated`]).
+    pub fn ensure_private(&self) -> Result<(), FaultError> {
+        check_private(self.id)
+    }
+
+    /// Run `f` on a fresh thread that has joined this namespace (the
+    /// calling thread stays where it is). For tests and probes: sockets
+    /// the closure opens live in this namespace.
+    pub fn run_in<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, FaultError> {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("faults-in-netns".into())
+                .spawn_scoped(scope, || {
+                    nix::sched::setns(&*self.fd, CloneFlags::CLONE_NEWNET)
+                        .map_err(|e| FaultError::io(format!("joining {}", self.id), e.into()))?;
+                    Ok(f())
+                })
+                .map_err(|e| FaultError::io("starting a thread to join a namespace", e))?
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        })
+    }
+
+    /// Move the calling process into this namespace. Only for the child
+    /// side of a fork, before exec (`Command::pre_exec`): it is
+    /// async-signal-safe and allocates nothing.
+    pub fn enter_in_child(&self) -> std::io::Result<()> {
+        // SAFETY: setns takes a descriptor we own for the duration of the
+        // call and a flag; it touches no memory of ours.
+        if unsafe { libc::setns(self.raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }

@@ -162,7 +162,9 @@ impl<B: RuleBackend> Firewall<B> {
                 self.dirty |= !rules.is_empty();
                 Ok(Outcome::Installed)
             }
-            Err(e @ FaultError::IptablesTimeout { .. }) => {
+            Err(
+                e @ (FaultError::IptablesTimeout { .. } | FaultError::RulesIndeterminate { .. }),
+            ) => {
                 self.dirty = true;
                 Ok(Outcome::Indeterminate(e.to_string()))
             }

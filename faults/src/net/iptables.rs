@@ -13,9 +13,15 @@
 //!   killed and the call reports [`FaultError::IptablesTimeout`].
 //! - A missing binary is [`FaultError::IptablesMissing`], with the install
 //!   hint.
+//! - A runner bound to a node's namespace ([`Iptables::in_namespace`])
+//!   forks its child on the calling thread (which must pass the check
+//!   above) and moves the child into that namespace with `setns` before
+//!   exec, after checking that the namespace is private too. The crate's
+//!   `ip` commands (per-node networks) go through the same code.
 
 use std::{
     io::Write,
+    os::unix::process::CommandExt as _,
     path::PathBuf,
     process::{Command as StdCommand, Stdio},
     time::{Duration, Instant},
@@ -23,7 +29,7 @@ use std::{
 
 use tokio::{io::AsyncWriteExt, process::Command};
 
-use crate::{FaultError, netns};
+use crate::{FaultError, netns, netns::NetNamespace};
 
 /// Where the binaries are and how long to wait for them.
 #[derive(Clone, Debug)]
@@ -49,17 +55,27 @@ impl Default for IptablesConfig {
     }
 }
 
-/// Runs `iptables` and `iptables-restore` inside the private namespace.
+/// Runs `iptables` and `iptables-restore` inside the private namespace,
+/// or inside one node's namespace ([`Iptables::in_namespace`]).
 #[derive(Clone, Debug, Default)]
 pub struct Iptables {
     config: IptablesConfig,
+    netns: Option<NetNamespace>,
+}
+
+/// Which tool an invocation runs, for the "not installed" error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tool {
+    Iptables,
+    Ip,
 }
 
 /// One command line to run.
-struct Invocation {
-    program: PathBuf,
-    args: Vec<String>,
-    stdin: Option<String>,
+pub(crate) struct Invocation {
+    pub(crate) tool: Tool,
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) stdin: Option<String>,
 }
 
 impl Invocation {
@@ -71,8 +87,10 @@ impl Invocation {
     }
 
     fn missing(&self) -> FaultError {
-        FaultError::IptablesMissing {
-            program: self.program.display().to_string(),
+        let program = self.program.display().to_string();
+        match self.tool {
+            Tool::Iptables => FaultError::IptablesMissing { program },
+            Tool::Ip => FaultError::IpMissing { program },
         }
     }
 
@@ -95,7 +113,24 @@ impl Invocation {
 impl Iptables {
     /// A runner with `config`.
     pub fn new(config: IptablesConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            netns: None,
+        }
+    }
+
+    /// The same runner, but every command runs inside `namespace` (which
+    /// must be private: the commands refuse otherwise).
+    pub fn in_namespace(&self, namespace: NetNamespace) -> Self {
+        Self {
+            config: self.config.clone(),
+            netns: Some(namespace),
+        }
+    }
+
+    /// The namespace the commands run in, if not the caller's.
+    pub fn namespace(&self) -> Option<&NetNamespace> {
+        self.netns.as_ref()
     }
 
     /// The configuration.
@@ -107,6 +142,7 @@ impl Iptables {
     /// variant, `nf_tables` or `legacy`).
     pub async fn version(&self) -> Result<String, FaultError> {
         let inv = Invocation {
+            tool: Tool::Iptables,
             program: self.config.iptables.clone(),
             args: vec!["--version".into()],
             stdin: None,
@@ -140,6 +176,7 @@ impl Iptables {
         let mut all = vec!["-w".to_owned(), self.config.lock_wait_secs.to_string()];
         all.extend(args.iter().map(|a| (*a).to_owned()));
         Invocation {
+            tool: Tool::Iptables,
             program: self.config.iptables.clone(),
             args: all,
             stdin: None,
@@ -148,6 +185,7 @@ impl Iptables {
 
     fn restore_invocation(&self, input: &str) -> Invocation {
         Invocation {
+            tool: Tool::Iptables,
             program: self.config.iptables_restore.clone(),
             args: vec![
                 "-w".into(),
@@ -158,12 +196,17 @@ impl Iptables {
         }
     }
 
-    async fn run(&self, inv: Invocation) -> Result<String, FaultError> {
+    pub(crate) async fn run(&self, inv: Invocation) -> Result<String, FaultError> {
         let mut child = {
             // Check and spawn on this thread, with no await in between.
-            netns::ensure_isolated()?;
-            Command::new(&inv.program)
-                .args(&inv.args)
+            self.ensure_isolated()?;
+            let mut cmd = Command::new(&inv.program);
+            if let Some(ns) = self.netns.clone() {
+                // SAFETY: setns is async-signal-safe and allocates nothing;
+                // the closure owns a clone of the descriptor.
+                unsafe { cmd.pre_exec(move || ns.enter_in_child()) };
+            }
+            cmd.args(&inv.args)
                 .stdin(if inv.stdin.is_some() {
                     Stdio::piped()
                 } else {
@@ -197,11 +240,15 @@ impl Iptables {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    fn run_blocking(&self, inv: Invocation) -> Result<String, FaultError> {
+    pub(crate) fn run_blocking(&self, inv: Invocation) -> Result<String, FaultError> {
         let mut child = {
-            netns::ensure_isolated()?;
-            StdCommand::new(&inv.program)
-                .args(&inv.args)
+            self.ensure_isolated()?;
+            let mut cmd = StdCommand::new(&inv.program);
+            if let Some(ns) = self.netns.clone() {
+                // SAFETY: as in `run`.
+                unsafe { cmd.pre_exec(move || ns.enter_in_child()) };
+            }
+            cmd.args(&inv.args)
                 .stdin(if inv.stdin.is_some() {
                     Stdio::piped()
                 } else {
@@ -237,6 +284,18 @@ impl Iptables {
             return Err(inv.failed(output.status, &output.stderr));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl Iptables {
+    /// The calling thread, and the target namespace if there is one, are
+    /// private.
+    fn ensure_isolated(&self) -> Result<(), FaultError> {
+        netns::ensure_isolated()?;
+        match &self.netns {
+            Some(ns) => ns.ensure_private(),
+            None => Ok(()),
+        }
     }
 }
 

@@ -44,6 +44,46 @@ pub fn chain_of(set: RuleSet) -> &'static str {
     }
 }
 
+/// `iptables-restore` input creating (and flushing) our chains.
+pub(crate) fn skeleton() -> String {
+    format!(
+        "*filter\n:{CHAIN} - [0:0]\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\n\
+         -A {CHAIN} -j {PARTITION_CHAIN}\n-A {CHAIN} -j {LOSS_CHAIN}\nCOMMIT\n"
+    )
+}
+
+/// `iptables-restore` input flushing the partition and loss chains.
+pub(crate) fn flush_all_input() -> String {
+    format!("*filter\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\nCOMMIT\n")
+}
+
+/// `iptables-restore --noflush` input replacing the chain of `set` with
+/// `lines` (each an `-A ...` rule), in one transaction.
+pub(crate) fn replace_chain_input(set: RuleSet, lines: &[String]) -> String {
+    let mut input = format!("*filter\n:{} - [0:0]\n", chain_of(set));
+    for line in lines {
+        let _ = writeln!(input, "{line}");
+    }
+    input.push_str("COMMIT\n");
+    input
+}
+
+/// Check that `iptables` exists, create our chains and jump to them from
+/// `INPUT` (once), with `iptables` (which may be bound to a namespace).
+pub(crate) async fn install_chains(iptables: &Iptables) -> Result<(), FaultError> {
+    iptables.restore(&skeleton()).await?;
+    if iptables
+        .iptables(&["-C", "INPUT", "-j", CHAIN])
+        .await
+        .is_err()
+    {
+        iptables
+            .iptables(&["-I", "INPUT", "1", "-j", CHAIN])
+            .await?;
+    }
+    Ok(())
+}
+
 /// Nodes share one namespace; rules match their loopback addresses.
 #[derive(Debug)]
 pub struct LoopbackIptables {
@@ -60,16 +100,7 @@ impl LoopbackIptables {
     ) -> Result<Self, FaultError> {
         let version = iptables.version().await?;
         tracing::info!(version = version.trim(), "iptables found");
-        iptables.restore(&Self::skeleton()).await?;
-        if iptables
-            .iptables(&["-C", "INPUT", "-j", CHAIN])
-            .await
-            .is_err()
-        {
-            iptables
-                .iptables(&["-I", "INPUT", "1", "-j", CHAIN])
-                .await?;
-        }
+        install_chains(&iptables).await?;
         Ok(Self { iptables, addrs })
     }
 
@@ -83,14 +114,6 @@ impl LoopbackIptables {
         &self.addrs
     }
 
-    /// `iptables-restore` input creating (and flushing) our chains.
-    fn skeleton() -> String {
-        format!(
-            "*filter\n:{CHAIN} - [0:0]\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\n\
-             -A {CHAIN} -j {PARTITION_CHAIN}\n-A {CHAIN} -j {LOSS_CHAIN}\nCOMMIT\n"
-        )
-    }
-
     fn addr(&self, node: &NodeName) -> Result<Ipv4Addr, FaultError> {
         self.addrs
             .get(node)
@@ -100,16 +123,7 @@ impl LoopbackIptables {
 
     /// `iptables-restore` input replacing the rules of `set`.
     fn transaction(&self, set: RuleSet, rules: &[DropRule]) -> Result<String, FaultError> {
-        let mut input = format!("*filter\n:{} - [0:0]\n", chain_of(set));
-        for rule in self.render(set, rules)? {
-            let _ = writeln!(input, "{rule}");
-        }
-        input.push_str("COMMIT\n");
-        Ok(input)
-    }
-
-    fn flush_all_input() -> String {
-        format!("*filter\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\nCOMMIT\n")
+        Ok(replace_chain_input(set, &self.render(set, rules)?))
     }
 }
 
@@ -120,7 +134,7 @@ impl RuleBackend for LoopbackIptables {
     }
 
     fn clear_blocking(&mut self) -> Result<(), FaultError> {
-        self.iptables.restore_blocking(&Self::flush_all_input())
+        self.iptables.restore_blocking(&flush_all_input())
     }
 
     fn render(&self, set: RuleSet, rules: &[DropRule]) -> Result<Vec<String>, FaultError> {

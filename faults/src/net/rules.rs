@@ -90,7 +90,8 @@ pub trait RuleBackend: Send {
     ///   (never the host's), and only in chains the backend owns.
     /// - Should be atomic: on `Err`, the previous rules of `set` must still
     ///   be in force, unless the error is [`FaultError::IptablesTimeout`]
-    ///   (then the state is unknown).
+    ///   or [`FaultError::RulesIndeterminate`] (then the state is unknown,
+    ///   and the firewall reports the change as indeterminate).
     fn replace(
         &mut self,
         set: RuleSet,

@@ -1,7 +1,8 @@
 //! What to run for a node, and its log file.
 //!
 //! Owns [`NodeSpec`] (program, arguments, environment, working directory,
-//! log path) and the marker lines the supervisor appends to a node's log.
+//! log path, and the network namespace to run in, if not the controller's)
+//! and the marker lines the supervisor appends to a node's log.
 //!
 //! Invariants: a spec is immutable once a node runs, so a restart runs
 //! exactly the same command with the same data directory; the log is only
@@ -17,7 +18,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use crate::{FaultError, NodeName};
+use crate::{FaultError, NodeName, netns::NetNamespace};
 
 /// How to run one node.
 #[derive(Clone, Debug)]
@@ -35,6 +36,11 @@ pub struct NodeSpec {
     /// The file that receives stdout and stderr, appended to across
     /// restarts (created with its parent directories).
     pub log: PathBuf,
+    /// The network namespace the node runs in; `None` runs it in the
+    /// controller's (the loopback mode). Set by
+    /// [`crate::net::namespaces::NodeNetworks::place`]: the child joins it
+    /// with `setns` between fork and exec, on every start.
+    pub netns: Option<NetNamespace>,
 }
 
 impl NodeSpec {
@@ -47,6 +53,7 @@ impl NodeSpec {
             env: BTreeMap::new(),
             cwd: None,
             log: log.into(),
+            netns: None,
         }
     }
 
@@ -71,6 +78,12 @@ impl NodeSpec {
     /// Set the working directory.
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Run the node inside `namespace` (sets the `netns` field).
+    pub fn in_namespace(mut self, namespace: NetNamespace) -> Self {
+        self.netns = Some(namespace);
         self
     }
 

@@ -400,11 +400,15 @@ fn command(spec: &NodeSpec, log: &std::fs::File) -> std::io::Result<Command> {
         cmd.current_dir(dir);
     }
     let controller = std::process::id() as libc::pid_t;
+    let netns = spec.netns.clone();
     // SAFETY: the closure runs between fork and exec and calls only
-    // async-signal-safe functions (prctl, getppid, raise), allocating
+    // async-signal-safe functions (prctl, getppid, raise, setns), allocating
     // nothing.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(ns) = &netns {
+                ns.enter_in_child()?;
+            }
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }

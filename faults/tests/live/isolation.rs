@@ -72,6 +72,17 @@ async fn refuses_host_body() {
         .expect("refused");
     assert!(matches!(err, FaultError::NotIsolated { .. }), "{err}");
     assert!(err.to_string().contains("enter_private_namespace"), "{err}");
+    // Per-node networks refuse too, before any `ip` runs, and so does a
+    // runner bound to the host's namespace.
+    let err = faults::net::NodeNetworks::create(&NodeName::cluster(2))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, FaultError::NotIsolated { .. }), "{err}");
+    let host = netns::NetNamespace::current().unwrap();
+    assert!(matches!(
+        host.ensure_private(),
+        Err(FaultError::NotIsolated { .. })
+    ));
     // And the namespace cannot be entered once threads exist.
     let err = netns::enter_private_namespace().unwrap_err();
     assert!(matches!(err, FaultError::ThreadsRunning { .. }), "{err}");

@@ -20,6 +20,7 @@
 //! `--list` lists them; other libtest flags are accepted and ignored.
 
 mod isolation;
+mod namespaces;
 mod process;
 mod sigkill;
 mod support;
@@ -76,6 +77,18 @@ const TESTS: &[Test] = &[
         name: "traffic::partition_heal_pause_kill",
         run: traffic::partition_heal_pause_kill,
     },
+    Test {
+        name: "namespaces::traffic_between_node_namespaces",
+        run: namespaces::traffic,
+    },
+    Test {
+        name: "namespaces::host_network_and_ruleset_unchanged",
+        run: namespaces::host_unchanged,
+    },
+    Test {
+        name: "namespaces::controller_killed_leaves_nothing",
+        run: namespaces::controller_killed,
+    },
 ];
 
 const SCENARIOS: &[Scenario] = &[
@@ -87,6 +100,9 @@ const SCENARIOS: &[Scenario] = &[
     isolation::USER_NAMESPACE,
     sigkill::CONTROLLER,
     traffic::SCENARIO,
+    namespaces::TRAFFIC,
+    namespaces::EXIT_WITHOUT_CLEANUP,
+    namespaces::CONTROLLER,
 ];
 
 fn main() -> ExitCode {
