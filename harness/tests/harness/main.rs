@@ -3,4 +3,5 @@
 
 mod bad_plans;
 mod end_to_end;
+mod interrupt;
 mod support;

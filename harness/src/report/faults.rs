@@ -1,0 +1,315 @@
+//! Fault windows: the nemesis events of a history paired into
+//! `start..stop` intervals with labels people can read ("partition
+//! isolate-one: n1 n2 | n3", "kill n2", "pause n1", "loss 20%").
+//!
+//! Invariants:
+//! - a start and its stop pair by `value.id` (and kind); a start without a
+//!   stop stays open to the end of the history (`stop: None`); a stop
+//!   without a start (a node restarted after dying on its own) is a window
+//!   of zero length;
+//! - windows are sorted by start time, then id, so output is deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use checker::History;
+use serde_json::Value;
+
+/// One fault, from its start event to its stop event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultWindow {
+    /// The fault's id (`value.id`), if the event had one.
+    pub id: Option<u64>,
+    /// `partition`, `loss`, `kill`, `pause` (or whatever the event says).
+    pub kind: String,
+    /// Start time (ns since the run started).
+    pub start: u64,
+    /// Stop time; `None` when the history ends before the fault does.
+    pub stop: Option<u64>,
+    /// Short label drawn on the plots.
+    pub label: String,
+    /// The nodes the fault affects.
+    pub nodes: Vec<String>,
+    /// Longer description (the full grudge, per-node outcomes).
+    pub detail: String,
+}
+
+impl FaultWindow {
+    /// The CSS class of the window's kind (only known kinds get colours).
+    pub fn css_class(&self) -> &'static str {
+        match self.kind.as_str() {
+            "partition" => "partition",
+            "loss" => "loss",
+            "kill" => "kill",
+            "pause" => "pause",
+            _ => "other",
+        }
+    }
+
+    /// Tooltip text: label, interval and detail.
+    pub fn tooltip(&self) -> String {
+        let start = super::svg::fmt_secs(super::svg::secs(self.start));
+        let stop = self.stop.map_or("the end".to_owned(), |s| {
+            super::svg::fmt_secs(super::svg::secs(s))
+        });
+        let mut text = format!("{} from {start} to {stop}", self.label);
+        if !self.detail.is_empty() {
+            text += "\n";
+            text += &self.detail;
+        }
+        text
+    }
+}
+
+/// Pairs the nemesis events of `history` into windows.
+pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
+    let mut open: BTreeMap<(String, Option<u64>), usize> = BTreeMap::new();
+    let mut windows: Vec<FaultWindow> = Vec::new();
+    for event in history.nemesis_events() {
+        let (phase, kind) = match event.f.split_once('-') {
+            Some(("start", kind)) => ("start", kind),
+            Some(("stop", kind)) => ("stop", kind),
+            // Jepsen-style events without a start/stop prefix: a moment.
+            _ => ("moment", event.f.as_str()),
+        };
+        let value = &event.value;
+        let kind = value
+            .get("fault")
+            .and_then(Value::as_str)
+            .unwrap_or(kind)
+            .to_owned();
+        let id = value.get("id").and_then(Value::as_u64);
+        match phase {
+            "start" => {
+                open.insert((kind.clone(), id), windows.len());
+                windows.push(window(&kind, id, event.time, None, value, false));
+            }
+            "stop" => match open.remove(&(kind.clone(), id)) {
+                Some(i) => windows[i].stop = Some(event.time),
+                None => windows.push(window(&kind, id, event.time, Some(event.time), value, true)),
+            },
+            _ => windows.push(window(&kind, id, event.time, Some(event.time), value, false)),
+        }
+    }
+    windows.sort_by_key(|w| (w.start, w.id));
+    windows
+}
+
+fn window(
+    kind: &str,
+    id: Option<u64>,
+    start: u64,
+    stop: Option<u64>,
+    value: &Value,
+    orphan_stop: bool,
+) -> FaultWindow {
+    let nodes: Vec<String> = value
+        .get("nodes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let detail = value.get("detail").cloned().unwrap_or(Value::Null);
+    let label = if orphan_stop && kind == "kill" {
+        format!("restart {} (died on its own)", nodes.join(" "))
+    } else {
+        label(kind, &nodes, &detail)
+    };
+    FaultWindow {
+        id,
+        kind: kind.to_owned(),
+        start,
+        stop,
+        label,
+        nodes,
+        detail: describe_detail(&detail),
+    }
+}
+
+fn label(kind: &str, nodes: &[String], detail: &Value) -> String {
+    match kind {
+        "partition" => {
+            let shape = detail.get("shape").and_then(Value::as_str);
+            let cut = detail
+                .get("grudge")
+                .map(partition_text)
+                .unwrap_or_default();
+            match (shape, cut.is_empty()) {
+                (Some(shape), false) => format!("partition {shape}: {cut}"),
+                (Some(shape), true) => format!("partition {shape}"),
+                (None, false) => format!("partition {cut}"),
+                (None, true) => "partition".to_owned(),
+            }
+        }
+        "loss" => match detail.get("probability").and_then(Value::as_f64) {
+            Some(p) => format!("loss {:.0}%", p * 100.0),
+            None => "loss".to_owned(),
+        },
+        _ if nodes.is_empty() => kind.to_owned(),
+        _ => format!("{kind} {}", nodes.join(" ")),
+    }
+}
+
+/// The sides of a partition, `n1 n2 | n3`, when the grudge cuts the nodes
+/// into groups that talk freely inside and not at all across; otherwise
+/// the one-way cuts, `n1↛n3 n2↛n3`.
+pub fn partition_text(grudge: &Value) -> String {
+    let Some(map) = grudge.as_object() else {
+        return String::new();
+    };
+    let mut nodes: BTreeSet<&str> = BTreeSet::new();
+    let mut drops: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for (node, dropped) in map {
+        nodes.insert(node);
+        for from in dropped.as_array().into_iter().flatten() {
+            if let Some(from) = from.as_str() {
+                nodes.insert(from);
+                drops.insert((node.as_str(), from));
+            }
+        }
+    }
+    let talk = |a: &str, b: &str| !drops.contains(&(a, b)) && !drops.contains(&(b, a));
+    // Groups: connected components of "talk both ways".
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for &n in &nodes {
+        match groups.iter().position(|g| g.iter().any(|&m| talk(n, m))) {
+            Some(g) => groups[g].push(n),
+            None => groups.push(vec![n]),
+        }
+    }
+    let clean = groups.iter().enumerate().all(|(i, g)| {
+        g.iter().all(|&a| g.iter().all(|&b| a == b || talk(a, b)))
+            && groups
+                .iter()
+                .skip(i + 1)
+                .all(|h| g.iter().all(|&a| h.iter().all(|&b| drops.contains(&(a, b)) && drops.contains(&(b, a)))))
+    });
+    if clean && groups.len() > 1 {
+        let mut groups: Vec<String> = groups.iter().map(|g| natural_join(g)).collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.split(' ').count()));
+        groups.join(" | ")
+    } else {
+        drops
+            .iter()
+            .map(|(a, b)| format!("{b}↛{a}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn natural_join(names: &[&str]) -> String {
+    let mut names = names.to_vec();
+    names.sort_by(|a, b| natural_cmp(a, b));
+    names.join(" ")
+}
+
+/// Orders `n2` before `n10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |s: &str| {
+        let digits = s.trim_start_matches(|c: char| !c.is_ascii_digit());
+        let prefix = &s[..s.len() - digits.len()];
+        (prefix.to_owned(), digits.parse::<u64>().ok(), s.to_owned())
+    };
+    split(a).cmp(&split(b))
+}
+
+fn describe_detail(detail: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(grudge) = detail.get("grudge").and_then(Value::as_object) {
+        let cuts: Vec<String> = grudge
+            .iter()
+            .filter_map(|(node, from)| {
+                let from: Vec<&str> = from.as_array()?.iter().filter_map(Value::as_str).collect();
+                (!from.is_empty()).then(|| format!("{node} drops {}", from.join(",")))
+            })
+            .collect();
+        parts.push(cuts.join("; "));
+    }
+    if let Some(per_node) = detail.get("per_node").and_then(Value::as_object) {
+        for (node, outcome) in per_node {
+            let what = outcome.get("outcome").and_then(Value::as_str).unwrap_or("?");
+            let mut text = format!("{node}: {what}");
+            if let Some(reason) = outcome.get("reason").and_then(Value::as_str) {
+                text += &format!(" ({reason})");
+            }
+            if let Some(pid) = outcome.get("pid").and_then(Value::as_u64) {
+                text += &format!(" pid {pid}");
+            }
+            parts.push(text);
+        }
+    }
+    parts.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use checker::{Event, EventKind, Process};
+    use serde_json::json;
+
+    use super::*;
+
+    fn nemesis(index: u64, time: u64, f: &str, value: Value) -> Event {
+        let mut e = Event::new(index, time, Process::Nemesis, EventKind::Info, f);
+        e.value = value;
+        e
+    }
+
+    #[test]
+    fn pairs_starts_and_stops_by_id() {
+        let halves = json!({"id": 1, "fault": "partition", "nodes": ["n1","n2","n3"],
+            "detail": {"grudge": {"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}, "shape": "halves"}});
+        let pause = json!({"id": 2, "fault": "pause", "nodes": ["n1"],
+            "detail": {"per_node": {"n1": {"outcome": "installed", "pid": 7}}}});
+        let restart = json!({"id": 3, "fault": "kill", "nodes": ["n2"], "detail": {"per_node": {}}});
+        let history = History::from_events(vec![
+            nemesis(0, 1_000, "start-partition", halves.clone()),
+            nemesis(1, 2_000, "start-pause", pause.clone()),
+            nemesis(2, 3_000, "stop-partition", halves),
+            nemesis(3, 4_000, "stop-kill", restart),
+            nemesis(4, 5_000, "start-pause", json!({"id": 4, "fault": "pause", "nodes": ["n3"]})),
+            nemesis(5, 6_000, "stop-pause", pause),
+        ])
+        .unwrap();
+        let w = fault_windows(&history);
+        let summary: Vec<(&str, u64, Option<u64>)> =
+            w.iter().map(|w| (w.label.as_str(), w.start, w.stop)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("partition halves: n1 n2 | n3", 1_000, Some(3_000)),
+                ("pause n1", 2_000, Some(6_000)),
+                ("restart n2 (died on its own)", 4_000, Some(4_000)),
+                ("pause n3", 5_000, None),
+            ]
+        );
+        assert_eq!(w[1].detail, "n1: installed pid 7");
+        assert!(w[0].tooltip().contains("n3 drops n1,n2"));
+    }
+
+    #[test]
+    fn partitions_are_described_by_their_sides() {
+        let cases = [
+            (json!({"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}), "n1 n2 | n3"),
+            (json!({"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}), "n2 n3 | n1"),
+            // A one-way cut (majorities-ring edges): listed as such.
+            (json!({"n1": ["n3"]}), "n3↛n1"),
+            (json!({}), ""),
+        ];
+        for (grudge, want) in cases {
+            assert_eq!(partition_text(&grudge), want, "{grudge}");
+        }
+    }
+
+    #[test]
+    fn loss_and_natural_order() {
+        let history = History::from_events(vec![nemesis(
+            0,
+            5,
+            "start-loss",
+            json!({"id": 9, "fault": "loss", "nodes": [], "detail": {"probability": 0.2}}),
+        )])
+        .unwrap();
+        assert_eq!(fault_windows(&history)[0].label, "loss 20%");
+        let mut names = vec!["n10", "n2", "n1"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["n1", "n2", "n10"]);
+    }
+}
