@@ -40,8 +40,42 @@ pub fn summary(results: &Results) -> String {
     for (name, result) in &results.checkers {
         out += &format!("  {name:<14} {:<8} {}\n", result.verdict, result.summary);
     }
+    if let Some(example) = first_counterexample(results) {
+        out += &example;
+    }
     if results.verdict == Verdict::Invalid {
-        out += "  (results.json has the counterexamples)\n";
+        out += "  (results.json and report.html have every counterexample)\n";
     }
     out
+}
+
+/// One invalid key's counterexample in a sentence: the op that cannot be
+/// placed and the state it contradicts.
+fn first_counterexample(results: &Results) -> Option<String> {
+    let details = &results.checkers.get("linearizable")?.details;
+    let report: checker::LinearizabilityReport = serde_json::from_value(details.clone()).ok()?;
+    let (key, c) = report
+        .keys
+        .iter()
+        .find_map(|(key, r)| r.counterexample.as_ref().map(|c| (key, c)))?;
+    let op = &c.op;
+    let seen = if op.f == "read" {
+        format!(" -> {}", op.output)
+    } else {
+        format!(" {}", op.input)
+    };
+    let mut line = format!(
+        "  e.g. key {key}: {}{seen} by process {} at {:.3}s cannot be linearized; the state was {}",
+        op.f,
+        op.process,
+        op.call_time as f64 / 1e9,
+        c.state
+    );
+    if let Some(last) = c.prefix_tail.last() {
+        line += &format!(
+            " after {} {} (process {})",
+            last.f, last.input, last.process
+        );
+    }
+    Some(line + "\n")
 }
