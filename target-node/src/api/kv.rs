@@ -127,22 +127,17 @@ pub async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let command = match parse::<ValueBody>(&body) {
-        Ok(b) => Command::Put {
-            key: key.clone(),
-            value: b.value,
-        },
-        Err(e) => return e.into_response(),
-    };
-    write(
+    let command = parse::<ValueBody>(&body).map(|b| Command::Put {
+        key: key.clone(),
+        value: b.value,
+    });
+    write_route(
         &node,
         command,
-        write_request(
-            Method::PUT,
-            format!("/kv/{}", urlencode(&key)),
-            body,
-            &headers,
-        ),
+        Method::PUT,
+        format!("/kv/{}", urlencode(&key)),
+        body,
+        &headers,
     )
     .await
 }
@@ -153,21 +148,13 @@ pub async fn cas(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let command = match parse::<CasBody>(&body) {
-        Ok(b) => Command::Cas {
-            key: key.clone(),
-            from: b.from,
-            to: b.to,
-        },
-        Err(e) => return e.into_response(),
-    };
+    let command = parse::<CasBody>(&body).map(|b| Command::Cas {
+        key: key.clone(),
+        from: b.from,
+        to: b.to,
+    });
     let path = format!("/kv/{}/cas", urlencode(&key));
-    write(
-        &node,
-        command,
-        write_request(Method::POST, path, body, &headers),
-    )
-    .await
+    write_route(&node, command, Method::POST, path, body, &headers).await
 }
 
 pub async fn append(
@@ -176,29 +163,36 @@ pub async fn append(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let command = match parse::<ValueBody>(&body) {
-        Ok(b) => Command::Append {
-            key: key.clone(),
-            value: b.value,
-        },
-        Err(e) => return e.into_response(),
-    };
+    let command = parse::<ValueBody>(&body).map(|b| Command::Append {
+        key: key.clone(),
+        value: b.value,
+    });
     let path = format!("/kv/{}/append", urlencode(&key));
-    write(
-        &node,
-        command,
-        write_request(Method::POST, path, body, &headers),
-    )
-    .await
+    write_route(&node, command, Method::POST, path, body, &headers).await
 }
 
-fn write_request(method: Method, path: String, body: Bytes, headers: &HeaderMap) -> Request {
-    Request {
-        method,
-        path,
-        body,
-        hops: hops(headers),
-        is_read: false,
+/// The shared tail of every write route: refuse bad input, else propose
+/// (or forward) the command, keeping the original request for forwarding.
+async fn write_route(
+    node: &Node,
+    command: Result<Command, ApiError>,
+    method: Method,
+    path: String,
+    body: Bytes,
+    headers: &HeaderMap,
+) -> Response {
+    match command {
+        Ok(command) => {
+            let request = Request {
+                method,
+                path,
+                body,
+                hops: hops(headers),
+                is_read: false,
+            };
+            write(node, command, request).await
+        }
+        Err(e) => e.into_response(),
     }
 }
 
