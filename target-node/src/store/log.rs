@@ -49,12 +49,7 @@ impl LogStore {
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        super::blocking(|| {
-            let txn = self.db.begin_write().map_err(redb::Error::from)?;
-            f(&txn)?;
-            txn.commit().map_err(redb::Error::from)
-        })
-        .map_err(io_err(subject, ErrorVerb::Write))
+        super::commit(&self.db, f).map_err(io_err(subject, ErrorVerb::Write))
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(

@@ -27,6 +27,20 @@ pub fn open(data_dir: &Path) -> Result<(LogStore, StateMachineStore), StorageErr
     Ok((log, state))
 }
 
+/// Runs `f` in one write transaction of `db` and commits it durably
+/// (fsync) before returning.
+fn commit<F>(db: &redb::Database, f: F) -> Result<(), redb::Error>
+where
+    F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+{
+    blocking(|| {
+        let txn = db.begin_write()?;
+        f(&txn)?;
+        txn.commit()?;
+        Ok(())
+    })
+}
+
 /// Runs a blocking storage operation (a redb commit waits for fsync).
 ///
 /// On a multi-threaded runtime it tells tokio, so that other tasks move to

@@ -112,12 +112,7 @@ impl StateMachineStore {
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        super::blocking(|| {
-            let txn = self.db.begin_write().map_err(redb::Error::from)?;
-            f(&txn)?;
-            txn.commit().map_err(redb::Error::from)
-        })
-        .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
+        super::commit(&self.db, f).map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
     }
 
     /// Reads the applied state from disk (at startup).
