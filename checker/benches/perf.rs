@@ -147,8 +147,18 @@ fn main() {
         }
     }
     if want("stateright") {
-        for ops in [100, 200, 400, 800] {
-            let h = one_key(ops).history();
+        for (ops, stale) in [
+            (100, false),
+            (800, false),
+            (5_000, false),
+            (1_000, true),
+            (5_000, true),
+        ] {
+            let h = if stale {
+                register_with_stale_read(&one_key(ops)).expect("pairs").0
+            } else {
+                one_key(ops).history()
+            };
             let ids = &ops_by_key(&h)["k0"];
             let KeyInput::Register {
                 init, ops: key_ops, ..
@@ -162,7 +172,7 @@ fn main() {
             let t = Instant::now();
             let theirs = check_with_stateright(init, key_ops, 50_000_000);
             println!(
-                "engines, one key, {ops} ops: wgl {wgl:.2?} ({}), stateright dfs {:.2?} ({theirs:?})",
+                "engines, one key, {ops} ops, stale read {stale}: wgl {wgl:.2?} (linearizable: {}), stateright dfs {:.2?} ({theirs:?})",
                 matches!(ours, linearizable::SearchResult::Linearizable { .. }),
                 t.elapsed()
             );

@@ -40,7 +40,10 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    // PROPTEST_CASES=1000000 for a longer soak.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(3000),
+    ))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(interesting_byte(), 0..300)) {
