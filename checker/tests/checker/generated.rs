@@ -78,3 +78,83 @@ fn timing_smoke() {
     );
     assert_eq!(r.verdict, Verdict::Valid);
 }
+
+/// The witness of a valid key is itself checked: every completed op once,
+/// a valid sequential run of the spec, and real-time order respected.
+#[test]
+fn witnesses_are_valid_linearizations() {
+    use checker::linearizable::{
+        prepare::{KeyInput, ops_by_key, prepare_key},
+        wgl::{SearchResult, search},
+    };
+    use stateright::semantics::SequentialSpec;
+    for seed in 0..10 {
+        let h = RegisterWorkload {
+            seed,
+            ops: 2000,
+            keys: 2,
+            processes: 8,
+            info_rate: 0.1,
+            ..Default::default()
+        }
+        .history();
+        for ids in ops_by_key(&h).values() {
+            let KeyInput::Register { init, ops, .. } = prepare_key(&h, &Model::register(), ids)
+            else {
+                panic!("register key");
+            };
+            let SearchResult::Linearizable { order, .. } = search(&init, &ops, None) else {
+                panic!("seed {seed}: generated history must be linearizable");
+            };
+            let mut seen = vec![false; ops.len()];
+            let mut state = init.clone();
+            for (n, &k) in order.iter().enumerate() {
+                assert!(!seen[k], "op linearized twice");
+                seen[k] = true;
+                let o = &ops[k];
+                match &o.ret {
+                    Some(ret) => assert!(state.is_valid_step(&o.op, ret), "invalid step"),
+                    None => {
+                        state.invoke(&o.op);
+                    }
+                }
+                for &later in &order[n + 1..] {
+                    let l = &ops[later];
+                    assert!(
+                        l.ret.is_none() || l.ret_pos > o.call,
+                        "op {later} returned before op {k} was called yet comes after it"
+                    );
+                }
+            }
+            let completed_missing = ops
+                .iter()
+                .enumerate()
+                .filter(|(k, o)| o.ret.is_some() && !seen[*k])
+                .count();
+            assert_eq!(completed_missing, 0, "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn a_total_budget_bounds_the_whole_check() {
+    let h = RegisterWorkload {
+        seed: 9,
+        ops: 40_000,
+        keys: 4,
+        processes: 10,
+        info_rate: 0.05,
+        ..Default::default()
+    }
+    .history();
+    let r = linearizable::check(
+        &h,
+        Model::register(),
+        &LinOptions {
+            total_budget: Some(Duration::ZERO),
+            ..opts()
+        },
+    );
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(r.keys.values().all(|k| k.verdict == Verdict::Unknown));
+}
