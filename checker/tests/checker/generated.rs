@@ -58,7 +58,7 @@ fn injected_stale_read_is_found_with_counterexample() {
 }
 
 #[test]
-fn timing_smoke() {
+fn five_thousand_op_key_is_valid() {
     let w = RegisterWorkload {
         seed: 7,
         ops: 5000,
