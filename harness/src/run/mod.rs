@@ -14,6 +14,8 @@
 
 pub mod client;
 pub mod cluster;
+pub mod command;
+pub mod etcd;
 mod final_phase;
 mod progress;
 pub mod recorder;

@@ -1,0 +1,734 @@
+//! etcd as a system under test: the client adapter over etcd's v3 JSON
+//! gateway, each member's command line, and leader discovery.
+//!
+//! # Mapping our operations to etcd (3.4)
+//!
+//! | op | request | `ok` | definite `fail` |
+//! |---|---|---|---|
+//! | `read` | `POST /v3/kv/range` (linearizable; `serializable: true` when asked) | the value, `null` if absent | any error (reads never take effect) |
+//! | `write` | `POST /v3/kv/put` (`null`: `/v3/kv/deleterange`) | | see [`classify_grpc`] |
+//! | `cas` | `POST /v3/kv/txn`: compare `VALUE == from` (`from: null`: `CREATE == 0`, the key is absent), then put `to` | `succeeded: true` | `succeeded` false or absent: the compare failed |
+//! | `append` | range, then txn `MOD == <revision read>` putting the extended list; retried on a lost race | | every attempt lost its race, or the value is not a list |
+//!
+//! Invariants:
+//! - Values are stored as their compact JSON text (`serde_json`), keys and
+//!   values travel base64-encoded, and int64 fields arrive as strings. A
+//!   value's text is a function of the value, so comparing texts compares
+//!   values (for the numbers, strings and lists our workloads write).
+//! - `null` is never stored: writing `null` deletes the key, so "absent"
+//!   and "null" are one state, exactly as in the node protocol.
+//! - An operation is `fail` only when etcd certainly did not apply it: a
+//!   compare that was false, a connection that was never made, or an error
+//!   etcd raises before proposing the request to Raft (or that makes its
+//!   application a no-op). Everything else is `info`. See [`classify_grpc`].
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use faults::{NodeName, NodeSpec};
+use serde_json::{Value, json};
+use workloads::{OpKind, OpRequest};
+
+use super::client::Completion;
+
+/// How many times an append retries after losing a race.
+const APPEND_ATTEMPTS: usize = 8;
+
+/// A client of one etcd member's JSON gateway.
+#[derive(Clone, Debug)]
+pub struct EtcdClient {
+    http: reqwest::Client,
+    base: String,
+    timeout: Duration,
+    serializable: bool,
+}
+
+/// What `/v3/maintenance/status` says about a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdStatus {
+    /// The member's own id.
+    pub member_id: u64,
+    /// The id of the leader it follows (0: none).
+    pub leader: u64,
+    /// Its Raft term.
+    pub raft_term: u64,
+    /// Its Raft index.
+    pub raft_index: u64,
+    /// The server version, e.g. `3.4.23`.
+    pub version: String,
+}
+
+/// Why a request to etcd did not give an answer we can use.
+#[derive(Debug, thiserror::Error)]
+pub enum EtcdError {
+    /// No connection could be made: the request was never sent.
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    /// No answer in time.
+    #[error("no answer from {url} within {timeout:?}")]
+    Timeout { url: String, timeout: Duration },
+    /// The connection broke after the request may have been sent.
+    #[error("transport error with {url}: {message}")]
+    Transport { url: String, message: String },
+    /// The gateway answered with an error (`code` is the gRPC code).
+    #[error("{url} answered http {status}: {message}")]
+    Server {
+        url: String,
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    /// The answer was not what the v3 API promises.
+    #[error("unexpected answer from {url}: {message}")]
+    Protocol { url: String, message: String },
+}
+
+impl EtcdClient {
+    /// A client of the member whose client URL is `http://{addr}`. `http`
+    /// is shared by all clients, so connections are pooled per member.
+    pub fn new(http: reqwest::Client, addr: &str, timeout: Duration) -> Self {
+        Self {
+            http,
+            base: format!("http://{addr}"),
+            timeout,
+            serializable: false,
+        }
+    }
+
+    /// Serve reads from the member's local state without a quorum round
+    /// (etcd's `serializable` reads): fast, and possibly stale, which is
+    /// etcd's own form of the dirty-read mistake.
+    pub fn serializable_reads(mut self, serializable: bool) -> Self {
+        self.serializable = serializable;
+        self
+    }
+
+    /// Runs one operation and says how it ended.
+    pub async fn invoke(&self, op: &OpRequest) -> Completion {
+        let key = encode_key(&op.key);
+        match op.f {
+            OpKind::Read => match self.get(&key).await {
+                Ok((value, _)) => Completion::Ok(value),
+                Err(e) => Completion::Fail(brief(&e)),
+            },
+            OpKind::Write => {
+                let result = if op.value.is_null() {
+                    self.call("/v3/kv/deleterange", json!({ "key": key })).await
+                } else {
+                    let value = encode_value(&op.value);
+                    self.call("/v3/kv/put", json!({ "key": key, "value": value }))
+                        .await
+                };
+                match result {
+                    Ok(_) => Completion::Ok(op.value.clone()),
+                    Err(e) => classify_write_error(&e),
+                }
+            }
+            OpKind::Cas => {
+                let (Some(from), Some(to)) = (op.value.get(0), op.value.get(1)) else {
+                    return Completion::Fail("cas needs [from, to]".into());
+                };
+                let compare = if from.is_null() {
+                    json!({ "key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0" })
+                } else {
+                    json!({ "key": key, "target": "VALUE", "result": "EQUAL", "value": encode_value(from) })
+                };
+                match self.txn(compare, write_request(&key, to)).await {
+                    Ok(true) => Completion::Ok(op.value.clone()),
+                    Ok(false) => Completion::Fail("cas-mismatch".into()),
+                    Err(e) => classify_write_error(&e),
+                }
+            }
+            OpKind::Append => self.append(&key, &op.value).await,
+        }
+    }
+
+    /// The member's view of the cluster.
+    pub async fn status(&self) -> Result<EtcdStatus, EtcdError> {
+        let url = self.url("/v3/maintenance/status");
+        let body = self.call("/v3/maintenance/status", json!({})).await?;
+        let number = |v: &Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+        let field = |name: &str, v: Option<&Value>| {
+            v.and_then(number).ok_or_else(|| EtcdError::Protocol {
+                url: url.clone(),
+                message: format!("no `{name}` in {body}"),
+            })
+        };
+        Ok(EtcdStatus {
+            member_id: field("header.member_id", body.pointer("/header/member_id"))?,
+            // A member that follows nobody omits `leader` (zero).
+            leader: body.get("leader").and_then(number).unwrap_or(0),
+            raft_term: body.get("raftTerm").and_then(number).unwrap_or(0),
+            raft_index: body.get("raftIndex").and_then(number).unwrap_or(0),
+            version: body["version"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// The value of `key` (already base64) and its `mod_revision` (0 if
+    /// absent).
+    async fn get(&self, key: &str) -> Result<(Value, u64), EtcdError> {
+        let mut request = json!({ "key": key });
+        if self.serializable {
+            request["serializable"] = json!(true);
+        }
+        let body = self.call("/v3/kv/range", request).await?;
+        let Some(kv) = body.get("kvs").and_then(|kvs| kvs.get(0)) else {
+            return Ok((Value::Null, 0));
+        };
+        let revision = kv
+            .get("mod_revision")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let text = kv.get("value").and_then(Value::as_str).unwrap_or_default();
+        let value = decode_value(text).map_err(|message| EtcdError::Protocol {
+            url: self.url("/v3/kv/range"),
+            message,
+        })?;
+        Ok((value, revision))
+    }
+
+    /// A one-compare, one-operation txn; `Ok(succeeded)`.
+    async fn txn(&self, compare: Value, success: Value) -> Result<bool, EtcdError> {
+        let body = self
+            .call(
+                "/v3/kv/txn",
+                json!({ "compare": [compare], "success": [success] }),
+            )
+            .await?;
+        // proto3 JSON omits false booleans: an absent `succeeded` is false.
+        Ok(body.get("succeeded").and_then(Value::as_bool) == Some(true))
+    }
+
+    /// Append `element` to the list at `key`: read the list and its
+    /// revision, then put the longer list if the revision is unchanged.
+    async fn append(&self, key: &str, element: &Value) -> Completion {
+        for _ in 0..APPEND_ATTEMPTS {
+            // Every earlier attempt ended in a false compare (a no-op), so
+            // an error here still means nothing was appended.
+            let (current, revision) = match self.get(key).await {
+                Ok(found) => found,
+                Err(e) => return Completion::Fail(brief(&e)),
+            };
+            let list = match current {
+                Value::Null => vec![element.clone()],
+                Value::Array(mut items) => {
+                    items.push(element.clone());
+                    items
+                }
+                _ => return Completion::Fail("not-a-list".into()),
+            };
+            let compare = json!({
+                "key": key, "target": "MOD", "result": "EQUAL",
+                "mod_revision": revision.to_string(),
+            });
+            let put = write_request(key, &Value::Array(list));
+            match self.txn(compare, put).await {
+                Ok(true) => return Completion::Ok(element.clone()),
+                Ok(false) => continue,
+                Err(e) => return classify_write_error(&e),
+            }
+        }
+        Completion::Fail(format!(
+            "append lost the race {APPEND_ATTEMPTS} times (nothing was appended)"
+        ))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST `body` to `path`; the JSON answer of a 200, or why not.
+    async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
+        let url = self.url(path);
+        let sent = self
+            .http
+            .post(&url)
+            .timeout(self.timeout)
+            .json(&body)
+            .send()
+            .await;
+        let response = sent.map_err(|e| transport_error(&url, self.timeout, &e))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&url, self.timeout, &e))?;
+        let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if status == 200 {
+            return answer.ok_or_else(|| EtcdError::Protocol {
+                url,
+                message: format!("not JSON: {}", String::from_utf8_lossy(&bytes)),
+            });
+        }
+        let message = answer
+            .as_ref()
+            .and_then(|a| a.get("error").or_else(|| a.get("message")))
+            .and_then(Value::as_str)
+            .map_or_else(
+                || String::from_utf8_lossy(&bytes).trim().to_owned(),
+                str::to_owned,
+            );
+        Err(EtcdError::Server {
+            url,
+            status,
+            code: answer
+                .as_ref()
+                .and_then(|a| a.get("code"))
+                .and_then(Value::as_i64),
+            message,
+        })
+    }
+}
+
+/// The txn operation that makes `key` hold `value` (`null` deletes it).
+fn write_request(key: &str, value: &Value) -> Value {
+    if value.is_null() {
+        json!({ "request_delete_range": { "key": key } })
+    } else {
+        json!({ "request_put": { "key": key, "value": encode_value(value) } })
+    }
+}
+
+fn transport_error(url: &str, timeout: Duration, error: &reqwest::Error) -> EtcdError {
+    let url = url.to_owned();
+    if error.is_connect() {
+        // Includes a connect that timed out: no byte of the request left.
+        EtcdError::Connect {
+            url,
+            message: root_cause(error),
+        }
+    } else if error.is_timeout() {
+        EtcdError::Timeout { url, timeout }
+    } else {
+        EtcdError::Transport {
+            url,
+            message: root_cause(error),
+        }
+    }
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The short text a history's `error` gets.
+fn brief(error: &EtcdError) -> String {
+    match error {
+        EtcdError::Connect { .. } => "connection refused or unreachable".into(),
+        EtcdError::Timeout { .. } => "timeout".into(),
+        EtcdError::Transport { message, .. } => format!("transport: {message}"),
+        EtcdError::Server { message, .. } => message.clone(),
+        EtcdError::Protocol { message, .. } => format!("protocol: {message}"),
+    }
+}
+
+/// A failed write, cas or append: `fail` only if it certainly did not
+/// take effect.
+pub fn classify_write_error(error: &EtcdError) -> Completion {
+    let text = brief(error);
+    let definite = match error {
+        // The connection was never made, so the request was never sent.
+        EtcdError::Connect { .. } => true,
+        EtcdError::Timeout { .. } | EtcdError::Transport { .. } => false,
+        EtcdError::Server { status, code, .. } => classify_grpc(*code, *status),
+        // A 200 whose body we could not read: it was applied, or not.
+        EtcdError::Protocol { .. } => false,
+    };
+    if definite {
+        Completion::Fail(text)
+    } else {
+        Completion::Info(text)
+    }
+}
+
+/// Is a gateway error for a write *definite* (the write certainly was not
+/// applied)? The gateway answers `{"error", "message", "code"}` with the
+/// gRPC code of etcd's error.
+///
+/// Definite, because etcd rejects these before the request is proposed to
+/// Raft, or because applying the entry is a deterministic no-op:
+///
+/// | code | examples in etcd 3.4 | why definite |
+/// |---|---|---|
+/// | 3 `InvalidArgument` | `key is not provided`, `too many operations in txn request`, `request is too large`, bad base64 | checked by the gRPC handler (or the gateway's decoding) before anything is proposed |
+/// | 5 `NotFound`, 12 `Unimplemented` | no such path or method | nothing handled the request |
+/// | 7 `PermissionDenied`, 16 `Unauthenticated` | auth failures | refused before proposal, or the applier refuses the entry deterministically |
+/// | 8 `ResourceExhausted` | `too many requests`, `mvcc: database space exceeded` | refused before proposal (apply gap, quota), or the NOSPACE alarm makes the applier refuse it |
+///
+/// Everything else is indefinite, because the proposal may already be in
+/// the Raft log and commit later: 14 `Unavailable` (`request timed out`,
+/// `request timed out, possibly due to previous leader failure`, `leader
+/// changed`, `server stopped`, `no leader`), 4 `DeadlineExceeded`, 1
+/// `Canceled`, 2 `Unknown` (e.g. `raft proposal dropped`, which *is*
+/// definite, but shares its code with errors that are not), 13 `Internal`,
+/// 10 `Aborted`, 9 `FailedPrecondition`, and any body without a code.
+/// `info` is always safe; a wrong `fail` makes the checker see a write that
+/// "did not happen" and report a false anomaly.
+pub fn classify_grpc(code: Option<i64>, http_status: u16) -> bool {
+    match code {
+        Some(3 | 5 | 7 | 8 | 12 | 16) => true,
+        Some(_) => false,
+        // No gRPC code: only a plain "no such route" is known not to have
+        // reached etcd.
+        None => matches!(http_status, 404 | 405),
+    }
+}
+
+/// Base64 (standard alphabet, padded), as the gateway encodes `bytes`.
+///
+/// (harness/Cargo.toml does not depend on the `base64` crate yet; this is
+/// the 30 lines it would replace.)
+mod b64 {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn decode(text: &str) -> Result<Vec<u8>, String> {
+        let text = text.trim_end_matches('=');
+        let mut out = Vec::with_capacity(text.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for (i, c) in text.bytes().enumerate() {
+            let v = ALPHABET
+                .iter()
+                .position(|&a| a == c)
+                .ok_or_else(|| format!("invalid base64 byte {c:#04x} at {i}"))?;
+            acc = (acc << 6) | v as u32;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn encode_key(key: &str) -> String {
+    b64::encode(key.as_bytes())
+}
+
+/// A value as stored: its compact JSON text, base64-encoded.
+fn encode_value(value: &Value) -> String {
+    b64::encode(value.to_string().as_bytes())
+}
+
+fn decode_value(text: &str) -> Result<Value, String> {
+    let bytes = b64::decode(text)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "stored value is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
+}
+
+// ---- members --------------------------------------------------------------
+
+/// One etcd member: where it listens and keeps its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdMember {
+    /// The member's name (`--name`), the node's name.
+    pub name: NodeName,
+    /// Its address (its own loopback address, or its namespace's).
+    pub ip: IpAddr,
+    /// The client port (etcd's default is 2379).
+    pub client_port: u16,
+    /// The peer port (etcd's default is 2380).
+    pub peer_port: u16,
+    /// Its data directory, kept across kills and restarts.
+    pub data_dir: PathBuf,
+}
+
+impl EtcdMember {
+    /// Where clients connect: `ip:client_port`.
+    pub fn client_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.client_port)
+    }
+
+    /// `http://ip:client_port`.
+    pub fn client_url(&self) -> String {
+        format!("http://{}", self.client_addr())
+    }
+
+    /// `http://ip:peer_port`.
+    pub fn peer_url(&self) -> String {
+        format!("http://{}", SocketAddr::new(self.ip, self.peer_port))
+    }
+}
+
+/// Cluster-wide settings of the members' command lines.
+#[derive(Clone, Debug)]
+pub struct EtcdSettings {
+    /// `--initial-cluster-token`: keeps members of different runs apart.
+    pub token: String,
+    /// `--heartbeat-interval`.
+    pub heartbeat: Duration,
+    /// `--election-timeout` (etcd wants at least 5 heartbeats).
+    pub election: Duration,
+    /// Appended to every member's arguments.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for EtcdSettings {
+    fn default() -> Self {
+        Self {
+            token: "harness".into(),
+            heartbeat: Duration::from_millis(100),
+            election: Duration::from_millis(1000),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// The static `--initial-cluster` value: `n1=http://ip:peer,...`.
+pub fn initial_cluster(members: &[EtcdMember]) -> String {
+    members
+        .iter()
+        .map(|m| format!("{}={}", m.name, m.peer_url()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The arguments of `member` in a cluster of `members` (which includes
+/// it). A restart runs the same arguments: etcd finds its write-ahead log
+/// in `--data-dir` and ignores the `--initial-*` flags.
+pub fn member_args(
+    members: &[EtcdMember],
+    member: &EtcdMember,
+    settings: &EtcdSettings,
+) -> Vec<String> {
+    let mut args = vec![
+        format!("--name={}", member.name),
+        format!("--data-dir={}", member.data_dir.display()),
+        format!("--listen-client-urls={}", member.client_url()),
+        format!("--advertise-client-urls={}", member.client_url()),
+        format!("--listen-peer-urls={}", member.peer_url()),
+        format!("--initial-advertise-peer-urls={}", member.peer_url()),
+        format!("--initial-cluster={}", initial_cluster(members)),
+        "--initial-cluster-state=new".to_owned(),
+        format!("--initial-cluster-token={}", settings.token),
+        format!("--heartbeat-interval={}", settings.heartbeat.as_millis()),
+        format!("--election-timeout={}", settings.election.as_millis()),
+        "--logger=zap".to_owned(),
+        "--log-outputs=stderr".to_owned(),
+    ];
+    args.extend(settings.extra_args.iter().cloned());
+    args
+}
+
+/// A [`NodeSpec`] running `binary` as `member`, logging to `log`. In the
+/// `namespaces` network mode, pass it through
+/// `faults::net::NodeNetworks::place` before starting it.
+pub fn member_spec(
+    binary: &Path,
+    members: &[EtcdMember],
+    member: &EtcdMember,
+    settings: &EtcdSettings,
+    log: &Path,
+) -> NodeSpec {
+    NodeSpec::new(member.name.clone(), binary, log).args(member_args(members, member, settings))
+}
+
+// ---- leadership -------------------------------------------------------------
+
+/// Every member's status, asked all at once; `None` where it did not
+/// answer.
+pub async fn statuses(clients: &[(NodeName, EtcdClient)]) -> Vec<(NodeName, Option<EtcdStatus>)> {
+    let asks: Vec<_> = clients
+        .iter()
+        .map(|(name, client)| {
+            let (name, client) = (name.clone(), client.clone());
+            tokio::spawn(async move { (name, client.status().await.ok()) })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(asks.len());
+    for ask in asks {
+        if let Ok(answer) = ask.await {
+            out.push(answer);
+        }
+    }
+    out
+}
+
+/// The leader a majority of the members follow, if that member answers
+/// and follows itself.
+pub async fn find_leader(clients: &[(NodeName, EtcdClient)]) -> Option<NodeName> {
+    let statuses = statuses(clients).await;
+    agreed_leader(&statuses, clients.len())
+}
+
+/// [`find_leader`] on statuses already gathered, of a cluster of `size`.
+pub fn agreed_leader(statuses: &[(NodeName, Option<EtcdStatus>)], size: usize) -> Option<NodeName> {
+    let mut votes = std::collections::BTreeMap::<u64, usize>::new();
+    for status in statuses.iter().filter_map(|(_, s)| s.as_ref()) {
+        if status.leader != 0 {
+            *votes.entry(status.leader).or_default() += 1;
+        }
+    }
+    let (leader, _) = votes.into_iter().find(|(_, n)| *n > size / 2)?;
+    statuses.iter().find_map(|(name, s)| {
+        s.as_ref()
+            .filter(|s| s.member_id == leader && s.leader == leader)
+            .map(|_| name.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_and_matches_the_standard_alphabet() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("k1", "azE="),
+            ("7", "Nw=="),
+        ] {
+            assert_eq!(b64::encode(plain.as_bytes()), encoded);
+            assert_eq!(b64::decode(encoded).unwrap(), plain.as_bytes());
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(b64::decode(&b64::encode(&all)).unwrap(), all);
+        assert!(b64::decode("a!==").is_err());
+    }
+
+    #[test]
+    fn values_are_stored_as_json_text() {
+        for value in [
+            json!(7),
+            json!("x y"),
+            json!([1, 2]),
+            json!({"a": [true, null]}),
+        ] {
+            assert_eq!(decode_value(&encode_value(&value)).unwrap(), value);
+        }
+        assert_eq!(encode_value(&json!(7)), "Nw==");
+    }
+
+    #[test]
+    fn only_errors_raised_before_proposal_are_definite() {
+        let server = |status, code: Option<i64>, message: &str| EtcdError::Server {
+            url: "u".into(),
+            status,
+            code,
+            message: message.into(),
+        };
+        let cases = [
+            (
+                server(400, Some(3), "etcdserver: key is not provided"),
+                true,
+            ),
+            (server(429, Some(8), "etcdserver: too many requests"), true),
+            (
+                server(503, Some(14), "etcdserver: request timed out"),
+                false,
+            ),
+            (server(503, Some(14), "etcdserver: leader changed"), false),
+            (server(500, Some(2), "raft proposal dropped"), false),
+            (server(504, Some(4), "context deadline exceeded"), false),
+            (server(502, None, "bad gateway"), false),
+            (server(404, None, "404 page not found"), true),
+            (
+                EtcdError::Connect {
+                    url: "u".into(),
+                    message: "refused".into(),
+                },
+                true,
+            ),
+            (
+                EtcdError::Timeout {
+                    url: "u".into(),
+                    timeout: Duration::from_secs(1),
+                },
+                false,
+            ),
+        ];
+        for (error, definite) in cases {
+            let got = classify_write_error(&error);
+            assert_eq!(
+                matches!(got, Completion::Fail(_)),
+                definite,
+                "{error}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn member_args_name_the_whole_cluster() {
+        let members: Vec<EtcdMember> = (1..=3u8)
+            .map(|i| EtcdMember {
+                name: NodeName::numbered(u32::from(i)),
+                ip: IpAddr::from([10, 77, 0, 10 + i]),
+                client_port: 2379,
+                peer_port: 2380,
+                data_dir: PathBuf::from(format!("/run/n{i}")),
+            })
+            .collect();
+        let args = member_args(&members, &members[1], &EtcdSettings::default());
+        assert_eq!(
+            args[..10],
+            [
+                "--name=n2",
+                "--data-dir=/run/n2",
+                "--listen-client-urls=http://10.77.0.12:2379",
+                "--advertise-client-urls=http://10.77.0.12:2379",
+                "--listen-peer-urls=http://10.77.0.12:2380",
+                "--initial-advertise-peer-urls=http://10.77.0.12:2380",
+                "--initial-cluster=n1=http://10.77.0.11:2380,n2=http://10.77.0.12:2380,n3=http://10.77.0.13:2380",
+                "--initial-cluster-state=new",
+                "--initial-cluster-token=harness",
+                "--heartbeat-interval=100",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_leader_needs_a_majority_and_its_own_word() {
+        let status = |member_id, leader| {
+            Some(EtcdStatus {
+                member_id,
+                leader,
+                raft_term: 2,
+                raft_index: 9,
+                version: "3.4.23".into(),
+            })
+        };
+        let n = |i| NodeName::numbered(i);
+        let agreed = [(n(1), status(11, 22)), (n(2), status(22, 22)), (n(3), None)];
+        assert_eq!(agreed_leader(&agreed, 3), Some(n(2)));
+        let leader_silent = [(n(1), status(11, 22)), (n(2), None), (n(3), status(33, 22))];
+        assert_eq!(agreed_leader(&leader_silent, 3), None);
+        let split = [(n(1), status(11, 22)), (n(2), status(22, 0)), (n(3), None)];
+        assert_eq!(agreed_leader(&split, 3), None);
+    }
+}
