@@ -40,6 +40,13 @@ pub enum Command {
     },
     /// Print the JSON Schema of plan files (for editor completion).
     Schema,
+    /// Re-render a stored run's report.html and junit.xml.
+    Report {
+        /// The run directory (with history.jsonl and results.json).
+        run_dir: PathBuf,
+    },
+    /// Browse run directories in a local web UI.
+    Serve(crate::serve::ServeArgs),
     /// Measure the harness itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -108,6 +115,8 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Run(args) => crate::runner::run_command(args),
         Command::Check(args) => check(&args),
         Command::Validate { plans } => validate(&plans),
+        Command::Report { run_dir } => report(&run_dir),
+        Command::Serve(args) => crate::serve::serve_command(&args),
         Command::Bench(BenchCommand::Clients {
             concurrency,
             duration,
@@ -130,6 +139,20 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn report(dir: &Path) -> u8 {
+    match crate::report::write_all(dir) {
+        Ok(written) => {
+            println!("{}", written.html.display());
+            println!("{}", written.junit.display());
+            exit_code::VALID
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_code::HARNESS_FAILED
+        }
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {
@@ -194,6 +217,9 @@ fn check_inner(args: &CheckArgs) -> anyhow::Result<u8> {
         keep_run_metadata(&args.path, &mut results);
         verdict::write_results(&results, &args.path.join("results.json"))
             .context("cannot write results.json")?;
+        if let Err(e) = crate::report::write_for(&args.path, &history, &results) {
+            eprintln!("warning: cannot write report.html / junit.xml: {e}");
+        }
     }
     print!("{}", verdict::summary(&results));
     Ok(exit_code::for_verdict(results.verdict))

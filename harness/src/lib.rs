@@ -5,6 +5,8 @@ pub mod bench;
 pub mod cli;
 pub mod exit_code;
 pub mod plan;
+pub mod report;
 pub mod run;
 mod runner;
+pub mod serve;
 pub mod verdict;

@@ -20,7 +20,7 @@ use checker::{Counterexample, History, Op, Outcome};
 use serde_json::Value;
 
 use super::{
-    svg::{esc, fmt_ms, fmt_secs, secs},
+    svg::{esc, fmt_ms, secs},
     timeline::{op_text, op_tooltip, short},
 };
 
@@ -75,7 +75,11 @@ pub fn apply(model: &str, state: &Value, op: &Op) -> Result<Value, String> {
         }
         ("list", "read") => {
             let empty = Value::Array(Vec::new());
-            let seen = if op.output.is_null() { &empty } else { &op.output };
+            let seen = if op.output.is_null() {
+                &empty
+            } else {
+                &op.output
+            };
             let have = if state.is_null() { &empty } else { state };
             if seen == have {
                 Ok(have.clone())
@@ -160,12 +164,25 @@ pub fn analyze(history: &History, model: &str, key: &str, cex: &Counterexample) 
             state_after: states[i].clone(),
         })
         .collect();
-    let setter = cex
+    let setter_at = cex
         .prefix
         .iter()
-        .rev()
-        .copied()
-        .find(|&p| history.ops.get(p).is_some_and(|o| o.f != "read"));
+        .rposition(|&p| history.ops.get(p).is_some_and(|o| o.f != "read"));
+    let setter = setter_at.map(|i| cex.prefix[i]);
+    let mut steps = steps;
+    // The op that set the state is shown even when it is further back.
+    if let Some(i) = setter_at {
+        if !steps.iter().any(|s| s.op == cex.prefix[i]) {
+            steps.insert(
+                0,
+                Step {
+                    op: cex.prefix[i],
+                    order: i + 1,
+                    state_after: states[i].clone(),
+                },
+            );
+        }
+    }
     let after = match history.ops.get(op) {
         Some(o) => apply(model, &cex.state, o),
         None => Err("the op is not in this history".to_owned()),
@@ -188,6 +205,11 @@ pub fn analyze(history: &History, model: &str, key: &str, cex: &Counterexample) 
     }
 }
 
+/// `5.237 s`: milliseconds matter when ops are compared.
+fn precise(ns: u64) -> String {
+    format!("{:.3} s", secs(ns))
+}
+
 fn who(op: &Op) -> String {
     match &op.node {
         Some(node) => format!("p{} on {node}", op.process),
@@ -206,10 +228,10 @@ fn headline(
     let Some(o) = history.ops.get(op) else {
         return format!("op {op} cannot be linearized");
     };
-    let at = fmt_secs(secs(o.call_time));
+    let at = precise(o.call_time);
     let set_by = setter.and_then(|s| history.ops.get(s)).map(|s| {
         let when = match (s.outcome, s.return_time) {
-            (Outcome::Ok, Some(r)) => format!("acknowledged at {}", fmt_secs(secs(r))),
+            (Outcome::Ok, Some(r)) => format!("acknowledged at {}", precise(r)),
             _ => "an info op that may have taken effect".to_owned(),
         };
         format!(" ({} by {}, {when})", op_text(s), who(s))
@@ -217,10 +239,25 @@ fn headline(
     let set_by = set_by.unwrap_or_default();
     match (model, o.f.as_str()) {
         ("list", "read") => {
-            let seen: Vec<&Value> = o.output.as_array().map(|a| a.iter().collect()).unwrap_or_default();
-            let have: Vec<&Value> = state.as_array().map(|a| a.iter().collect()).unwrap_or_default();
-            let missing: Vec<String> = have.iter().filter(|v| !seen.contains(v)).map(|v| short(v)).collect();
-            let extra: Vec<String> = seen.iter().filter(|v| !have.contains(v)).map(|v| short(v)).collect();
+            let seen: Vec<&Value> = o
+                .output
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            let have: Vec<&Value> = state
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            let missing: Vec<String> = have
+                .iter()
+                .filter(|v| !seen.contains(v))
+                .map(|v| short(v))
+                .collect();
+            let extra: Vec<String> = seen
+                .iter()
+                .filter(|v| !have.contains(v))
+                .map(|v| short(v))
+                .collect();
             if !missing.is_empty() {
                 format!(
                     "Stale read: {} read the list at {at} without [{}], which the list already held{set_by}",
@@ -272,6 +309,8 @@ fn headline(
 const LEFT: f64 = 110.0;
 const ROW: f64 = 46.0;
 const TOP: f64 = 34.0;
+/// The diagram fits the page's content width when it can.
+const MAX_WIDTH: f64 = 1180.0;
 
 /// The porcupine-style diagram of `view`.
 pub fn cex_svg(history: &History, view: &CexView) -> String {
@@ -298,21 +337,21 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
         .collect();
 
     // Ordinal time: one slot per distinct call/return time.
-    let failed_return = history.ops.get(view.op).and_then(|o| o.return_time);
+    // An info op may take effect at any time after its call: it is drawn
+    // open to the right, and its (timeout) return takes no slot.
+    let open_ended = |op: &Op| op.outcome == Outcome::Info || op.return_time.is_none();
     let mut times: Vec<u64> = Vec::new();
     for &o in shown.keys() {
         let op = &history.ops[o];
         times.push(op.call_time);
-        if let Some(r) = op.return_time {
-            if op.outcome != Outcome::Info || failed_return.is_some_and(|f| r <= f) {
-                times.push(r);
-            }
+        if let (false, Some(r)) = (open_ended(op), op.return_time) {
+            times.push(r);
         }
     }
     times.sort_unstable();
     times.dedup();
     let slots = times.len().max(1) + 1;
-    let step = (1060.0 / slots as f64).clamp(44.0, 110.0);
+    let step = ((MAX_WIDTH - LEFT - 20.0) / slots as f64).clamp(40.0, 110.0);
     let width = LEFT + slots as f64 * step + 20.0;
     let slot_x = |t: u64| {
         let i = times.partition_point(|&x| x < t);
@@ -355,8 +394,14 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
         );
     }
     // Real-time markers: when the state was set, and when the failed op began.
-    let mut marker = |t: u64, class: &str, text: String, anchor: &str| {
+    let mut marker = |t: u64, class: &str, text: String, prefer_end: bool| {
         let x = slot_x(t);
+        let text_width = text.chars().count() as f64 * 6.8;
+        let anchor = if (prefer_end && x - text_width > 4.0) || x + text_width > width - 4.0 {
+            "end"
+        } else {
+            "start"
+        };
         let _ = write!(
             out,
             r#"<line class="marker {class}" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}"/><text class="marker-label {class}" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
@@ -368,15 +413,20 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
     };
     if let Some(s) = view.setter.and_then(|s| history.ops.get(s)) {
         if let (Outcome::Ok, Some(r)) = (s.outcome, s.return_time) {
-            marker(r, "setter", format!("{} done {}", op_text(s), fmt_secs(secs(r))), "end");
+            marker(
+                r,
+                "setter",
+                format!("{} done {}", op_text(s), precise(r)),
+                true,
+            );
         }
     }
     if let Some(o) = history.ops.get(view.op) {
         marker(
             o.call_time,
             "failed",
-            format!("{} begins {}", op_text(o), fmt_secs(secs(o.call_time))),
-            "start",
+            format!("{} begins {}", op_text(o), precise(o.call_time)),
+            false,
         );
     }
     for (&o, &role) in &shown {
@@ -384,9 +434,7 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
         let row = rows.iter().position(|p| *p == op.process).unwrap_or(0);
         let y = TOP + row as f64 * ROW + 4.0;
         let a = slot_x(op.call_time) - step * 0.35;
-        let open_ended = op.return_time.is_none()
-            || (op.outcome == Outcome::Info
-                && !failed_return.is_some_and(|f| op.return_time.is_some_and(|r| r <= f)));
+        let open_ended = open_ended(op);
         let b = if open_ended {
             right_edge
         } else {
@@ -425,6 +473,7 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
                 None => format!("#{order}"),
             },
             Role::Failed => format!("✗ state is {}", short(&view.before)),
+            Role::Concurrent if open_ended => "info: may take effect any time".to_owned(),
             Role::Concurrent => "not linearized".to_owned(),
         };
         let _ = write!(
@@ -474,9 +523,9 @@ pub fn cex_html(history: &History, view: &CexView, timeline_link: Option<&str>) 
     out.push_str("</div>");
     out.push_str(r#"<table class="ops"><thead><tr><th>#</th><th>process</th><th>node</th><th>op</th><th>outcome</th><th>invoked</th><th>took</th><th>state after</th></tr></thead><tbody>"#);
     let row = |out: &mut String, order: &str, o: &Op, state: &str, class: &str| {
-        let took = o.return_time.map_or("—".to_owned(), |r| {
-            fmt_ms((r - o.call_time) as f64 / 1e6)
-        });
+        let took = o
+            .return_time
+            .map_or("—".to_owned(), |r| fmt_ms((r - o.call_time) as f64 / 1e6));
         let outcome = match o.outcome {
             Outcome::Ok => "ok",
             Outcome::Fail => "fail",
@@ -488,18 +537,20 @@ pub fn cex_html(history: &History, view: &CexView, timeline_link: Option<&str>) 
             o.process,
             esc(o.node.as_deref().unwrap_or("-")),
             esc(&op_text(o)),
-            fmt_secs(secs(o.call_time)),
+            precise(o.call_time),
             esc(state)
         );
     };
-    if view.prefix_len > view.steps.len() {
-        let _ = write!(
-            out,
-            r#"<tr class="elided"><td colspan="8">… {} earlier ops of the linearizable prefix</td></tr>"#,
-            view.prefix_len - view.steps.len()
-        );
-    }
+    let mut next = 1;
     for s in &view.steps {
+        if s.order > next {
+            let _ = write!(
+                out,
+                r#"<tr class="elided"><td colspan="8">… {} more ops of the linearizable prefix</td></tr>"#,
+                s.order - next
+            );
+        }
+        next = s.order + 1;
         if let Some(o) = history.ops.get(s.op) {
             let state = s.state_after.as_ref().map_or("?".to_owned(), short);
             row(&mut out, &s.order.to_string(), o, &state, "lin");
@@ -519,7 +570,11 @@ pub fn cex_html(history: &History, view: &CexView, timeline_link: Option<&str>) 
     }
     out.push_str("</tbody></table>");
     if let Some(link) = timeline_link {
-        let _ = write!(out, r##"<p class="note"><a href="{}">Show this op in the timeline</a></p>"##, esc(link));
+        let _ = write!(
+            out,
+            r##"<p class="note"><a href="{}">Show this op in the timeline</a></p>"##,
+            esc(link)
+        );
     }
     out.push_str("</section>");
     out
@@ -573,7 +628,13 @@ pub(crate) mod tests {
     pub(crate) fn stale_read_history() -> History {
         let mut events = Vec::new();
         let mut add = |t: u64, p: u64, kind: EventKind, f: &str, v: Value, node: &str| {
-            let mut e = Event::new(events.len() as u64, t * 1_000_000, Process::Client(p), kind, f);
+            let mut e = Event::new(
+                events.len() as u64,
+                t * 1_000_000,
+                Process::Client(p),
+                kind,
+                f,
+            );
             e.key = Some("k0".into());
             e.value = v;
             e.node = Some(node.into());

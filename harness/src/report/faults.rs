@@ -87,7 +87,14 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
                 Some(i) => windows[i].stop = Some(event.time),
                 None => windows.push(window(&kind, id, event.time, Some(event.time), value, true)),
             },
-            _ => windows.push(window(&kind, id, event.time, Some(event.time), value, false)),
+            _ => windows.push(window(
+                &kind,
+                id,
+                event.time,
+                Some(event.time),
+                value,
+                false,
+            )),
         }
     }
     windows.sort_by_key(|w| (w.start, w.id));
@@ -105,7 +112,12 @@ fn window(
     let nodes: Vec<String> = value
         .get("nodes")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let detail = value.get("detail").cloned().unwrap_or(Value::Null);
     let label = if orphan_stop && kind == "kill" {
@@ -128,10 +140,7 @@ fn label(kind: &str, nodes: &[String], detail: &Value) -> String {
     match kind {
         "partition" => {
             let shape = detail.get("shape").and_then(Value::as_str);
-            let cut = detail
-                .get("grudge")
-                .map(partition_text)
-                .unwrap_or_default();
+            let cut = detail.get("grudge").map(partition_text).unwrap_or_default();
             match (shape, cut.is_empty()) {
                 (Some(shape), false) => format!("partition {shape}: {cut}"),
                 (Some(shape), true) => format!("partition {shape}"),
@@ -177,10 +186,12 @@ pub fn partition_text(grudge: &Value) -> String {
     }
     let clean = groups.iter().enumerate().all(|(i, g)| {
         g.iter().all(|&a| g.iter().all(|&b| a == b || talk(a, b)))
-            && groups
-                .iter()
-                .skip(i + 1)
-                .all(|h| g.iter().all(|&a| h.iter().all(|&b| drops.contains(&(a, b)) && drops.contains(&(b, a)))))
+            && groups.iter().skip(i + 1).all(|h| {
+                g.iter().all(|&a| {
+                    h.iter()
+                        .all(|&b| drops.contains(&(a, b)) && drops.contains(&(b, a)))
+                })
+            })
     });
     if clean && groups.len() > 1 {
         let mut groups: Vec<String> = groups.iter().map(|g| natural_join(g)).collect();
@@ -225,7 +236,10 @@ fn describe_detail(detail: &Value) -> String {
     }
     if let Some(per_node) = detail.get("per_node").and_then(Value::as_object) {
         for (node, outcome) in per_node {
-            let what = outcome.get("outcome").and_then(Value::as_str).unwrap_or("?");
+            let what = outcome
+                .get("outcome")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
             let mut text = format!("{node}: {what}");
             if let Some(reason) = outcome.get("reason").and_then(Value::as_str) {
                 text += &format!(" ({reason})");
@@ -258,19 +272,27 @@ mod tests {
             "detail": {"grudge": {"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}, "shape": "halves"}});
         let pause = json!({"id": 2, "fault": "pause", "nodes": ["n1"],
             "detail": {"per_node": {"n1": {"outcome": "installed", "pid": 7}}}});
-        let restart = json!({"id": 3, "fault": "kill", "nodes": ["n2"], "detail": {"per_node": {}}});
+        let restart =
+            json!({"id": 3, "fault": "kill", "nodes": ["n2"], "detail": {"per_node": {}}});
         let history = History::from_events(vec![
             nemesis(0, 1_000, "start-partition", halves.clone()),
             nemesis(1, 2_000, "start-pause", pause.clone()),
             nemesis(2, 3_000, "stop-partition", halves),
             nemesis(3, 4_000, "stop-kill", restart),
-            nemesis(4, 5_000, "start-pause", json!({"id": 4, "fault": "pause", "nodes": ["n3"]})),
+            nemesis(
+                4,
+                5_000,
+                "start-pause",
+                json!({"id": 4, "fault": "pause", "nodes": ["n3"]}),
+            ),
             nemesis(5, 6_000, "stop-pause", pause),
         ])
         .unwrap();
         let w = fault_windows(&history);
-        let summary: Vec<(&str, u64, Option<u64>)> =
-            w.iter().map(|w| (w.label.as_str(), w.start, w.stop)).collect();
+        let summary: Vec<(&str, u64, Option<u64>)> = w
+            .iter()
+            .map(|w| (w.label.as_str(), w.start, w.stop))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -287,8 +309,14 @@ mod tests {
     #[test]
     fn partitions_are_described_by_their_sides() {
         let cases = [
-            (json!({"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}), "n1 n2 | n3"),
-            (json!({"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}), "n2 n3 | n1"),
+            (
+                json!({"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]}),
+                "n1 n2 | n3",
+            ),
+            (
+                json!({"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}),
+                "n2 n3 | n1",
+            ),
             // A one-way cut (majorities-ring edges): listed as such.
             (json!({"n1": ["n3"]}), "n3↛n1"),
             (json!({}), ""),

@@ -12,7 +12,7 @@ use checker::{History, Outcome};
 
 use super::{
     faults::FaultWindow,
-    series::{Bin, bin_width, latency_points, throughput},
+    series::{bin_width, latency_points, throughput},
     svg::{
         Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, fmt_ms, fmt_secs, label_rows,
         nice_ticks, open, secs, tick_label, time_axis, y_caption,
@@ -134,22 +134,22 @@ pub fn throughput_svg(history: &History, windows: &[FaultWindow]) -> String {
         }
         out.push_str("</g>");
     }
-    legend(&mut out, &f, &[("ok", "ok"), ("fail", "fail"), ("info", "info (unknown)")]);
+    legend(
+        &mut out,
+        &f,
+        &[("ok", "ok"), ("fail", "fail"), ("info", "info (unknown)")],
+    );
     out.push_str("</svg>");
     out
-}
-
-/// Peak completions per second (for the summary).
-pub fn peak_throughput(bins: &[Bin], width: u64) -> f64 {
-    bins.iter()
-        .map(|b| f64::from(b.total()) / secs(width))
-        .fold(0.0, f64::max)
 }
 
 /// A marker per op: the shape tells the function, the colour the outcome.
 fn marker(out: &mut String, f: &str, class: &str, px: f64, py: f64) {
     let _ = match f {
-        "read" => write!(out, r#"<circle class="{class}" cx="{px:.1}" cy="{py:.1}" r="2.2"/>"#),
+        "read" => write!(
+            out,
+            r#"<circle class="{class}" cx="{px:.1}" cy="{py:.1}" r="2.2"/>"#
+        ),
         "write" | "append" => write!(
             out,
             r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="4" height="4"/>"#,
@@ -252,30 +252,28 @@ mod tests {
     use crate::report::faults::fault_windows;
 
     fn sample() -> History {
-        let mut events = Vec::new();
-        let mut push = |t: u64, p: Process, kind: EventKind, f: &str| {
-            let e = Event::new(events.len() as u64, t, p, kind, f);
-            events.push(e);
-        };
-        let mut nem = |t: u64, f: &str| {
+        let nem = |t: u64, f: &str| {
             let mut e = Event::new(0, t, Process::Nemesis, EventKind::Info, f);
             e.value = json!({"id": 1, "fault": "pause", "nodes": ["n2"]});
             e
         };
-        let start = nem(1_500_000_000, "start-pause");
-        let stop = nem(2_500_000_000, "stop-pause");
-        push(100_000_000, Process::Client(0), EventKind::Invoke, "read");
-        push(101_000_000, Process::Client(0), EventKind::Ok, "read");
-        events.push(start);
-        push(1_600_000_000, Process::Client(1), EventKind::Invoke, "write");
-        push(2_600_000_000, Process::Client(1), EventKind::Info, "write");
-        events.push(stop);
-        push(2_700_000_000, Process::Client(2), EventKind::Invoke, "cas");
-        push(2_750_000_000, Process::Client(2), EventKind::Fail, "cas");
+        let client = |t: u64, p: u64, kind: EventKind, f: &str| {
+            Event::new(0, t, Process::Client(p), kind, f)
+        };
+        let mut events = vec![
+            client(100_000_000, 0, EventKind::Invoke, "read"),
+            client(101_000_000, 0, EventKind::Ok, "read"),
+            nem(1_500_000_000, "start-pause"),
+            client(1_600_000_000, 1, EventKind::Invoke, "write"),
+            client(2_600_000_000, 1, EventKind::Info, "write"),
+            nem(2_500_000_000, "stop-pause"),
+            client(2_700_000_000, 2, EventKind::Invoke, "cas"),
+            client(2_750_000_000, 2, EventKind::Fail, "cas"),
+        ];
+        events.sort_by_key(|e| e.time);
         for (i, e) in events.iter_mut().enumerate() {
             e.index = i as u64;
         }
-        events.sort_by_key(|e| e.time);
         History::from_events(events).unwrap()
     }
 
@@ -288,7 +286,11 @@ mod tests {
         assert!(svg.ends_with("</svg>"));
         assert!(svg.contains(r#"class="fault pause""#));
         assert!(svg.contains(">pause n2</text>"));
-        assert_eq!(svg.matches(r#"<rect class="ok""#).count(), 2, "one bar + legend");
+        assert_eq!(
+            svg.matches(r#"<rect class="ok""#).count(),
+            2,
+            "one bar + legend"
+        );
         assert!(svg.contains("2.000 s–3.000 s: 0 ok, 1 fail, 1 info"));
     }
 

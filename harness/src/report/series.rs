@@ -174,9 +174,21 @@ mod tests {
         assert_eq!(
             bins,
             vec![
-                Bin { ok: 1, fail: 0, info: 0 },
-                Bin { ok: 1, fail: 1, info: 0 },
-                Bin { ok: 0, fail: 0, info: 1 },
+                Bin {
+                    ok: 1,
+                    fail: 0,
+                    info: 0
+                },
+                Bin {
+                    ok: 1,
+                    fail: 1,
+                    info: 0
+                },
+                Bin {
+                    ok: 0,
+                    fail: 0,
+                    info: 1
+                },
             ]
         );
         assert_eq!(bin_width(3_600_000_000_000, 300), 12_000_000_000);

@@ -29,12 +29,12 @@ use super::{
 };
 
 /// Aim for about this many ops per page.
-pub const TARGET_PAGE_OPS: usize = 400;
+pub const TARGET_PAGE_OPS: usize = 250;
 /// Bars drawn in the whole timeline at most.
 pub const MAX_DRAWN_OPS: usize = 40_000;
 const WIDTH: f64 = 1200.0;
 const LEFT: f64 = 170.0;
-const LANE: f64 = 17.0;
+const LANE: f64 = 18.0;
 
 /// A lane of the timeline: processes that never overlap.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +126,19 @@ pub fn pages(history: &History, end: u64, span: u64) -> Vec<Page> {
         }
     }
     pages
+}
+
+/// `5–10 s`, or `5.5–6 s` for spans below a second.
+pub fn fmt_span(start: u64, end: u64) -> String {
+    let f = |ns: u64| {
+        let s = secs(ns);
+        if (s - s.round()).abs() < 1e-9 {
+            format!("{s:.0}")
+        } else {
+            format!("{s:.1}")
+        }
+    };
+    format!("{}–{} s", f(start), f(end))
 }
 
 /// A short description of an op: `read → 51`, `write 55`, `cas 51→55`.
@@ -231,21 +244,25 @@ pub fn timeline_html(
         let anomalies = page.ops.iter().filter(|o| highlight.contains(o)).count();
         let _ = write!(
             out,
-            r#"<details class="page" id="timeline-page-{i}"{}><summary>{}–{} · {} ops"#,
+            r#"<details class="page" id="timeline-page-{i}"{}><summary>{} · {} ops"#,
             if i == open_page { " open" } else { "" },
-            fmt_secs(secs(page.start)),
-            fmt_secs(secs(page.end)),
+            fmt_span(page.start, page.end),
             page.ops.len()
         );
         if anomalies > 0 {
-            let _ = write!(out, r#" · <span class="bad">{anomalies} in counterexamples</span>"#);
+            let _ = write!(
+                out,
+                r#" · <span class="bad">{anomalies} in counterexamples</span>"#
+            );
         }
         if !faults.is_empty() {
             let _ = write!(out, " · {}", esc(&faults.join(", ")));
         }
         out.push_str("</summary>");
         if drawn.contains(&i) {
-            page_svg(&mut out, history, windows, &lanes, &lane_of, page, highlight, end);
+            page_svg(
+                &mut out, history, windows, &lanes, &lane_of, page, highlight, end,
+            );
         } else {
             let _ = write!(
                 out,
@@ -258,7 +275,10 @@ pub fn timeline_html(
     out
 }
 
-#[expect(clippy::too_many_arguments, reason = "one page needs the whole picture")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one page needs the whole picture"
+)]
 fn page_svg(
     out: &mut String,
     history: &History,
@@ -294,11 +314,17 @@ fn page_svg(
     );
     for (i, lane) in lanes.iter().enumerate() {
         let y = top + i as f64 * LANE;
-        let mut label = lane.node.clone().map_or(String::new(), |n| format!("{n} · "));
+        let mut label = lane
+            .node
+            .clone()
+            .map_or(String::new(), |n| format!("{n} · "));
         let procs: Vec<String> = lane.processes.iter().map(|p| format!("p{p}")).collect();
         let full = procs.join(" ");
         label += &if full.chars().count() > 18 {
-            format!("{} …", procs.iter().take(3).cloned().collect::<Vec<_>>().join(" "))
+            format!(
+                "{} …",
+                procs.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
+            )
         } else {
             full.clone()
         };
@@ -366,11 +392,19 @@ mod tests {
 
     use super::*;
 
-    fn op_events(list: &[(u64, u64, EventKind, &str, Value, Option<u64>)]) -> History {
-        // (process, call ms, outcome, f, value, return ms)
+    /// (process, call ms, outcome, f, value, return ms)
+    type Spec<'a> = (u64, u64, EventKind, &'a str, Value, Option<u64>);
+
+    fn op_events(list: &[Spec<'_>]) -> History {
         let mut events: Vec<Event> = Vec::new();
         for (p, call, kind, f, value, ret) in list {
-            let mut e = Event::new(0, call * 1_000_000, Process::Client(*p), EventKind::Invoke, f);
+            let mut e = Event::new(
+                0,
+                call * 1_000_000,
+                Process::Client(*p),
+                EventKind::Invoke,
+                f,
+            );
             e.value = value.clone();
             e.node = Some(format!("n{}", p % 3 + 1));
             events.push(e);
@@ -402,9 +436,9 @@ mod tests {
 
     #[test]
     fn pages_cover_every_op_and_spans_are_round() {
-        assert_eq!(page_span(30_000_000_000, 4_500), 5_000_000_000);
+        assert_eq!(page_span(30_000_000_000, 4_500), 2_000_000_000);
         assert_eq!(page_span(8_000_000_000, 100), 10_000_000_000);
-        assert_eq!(page_span(3_600_000_000_000, 100_000), 20_000_000_000);
+        assert_eq!(page_span(3_600_000_000_000, 100_000), 10_000_000_000);
         let h = op_events(&[
             (0, 500, EventKind::Ok, "read", json!(1), Some(1_500)),
             (1, 2_100, EventKind::Ok, "read", json!(1), None),
@@ -438,6 +472,9 @@ mod tests {
         let bars = html.matches("<rect class=\"ok").count();
         assert!(bars <= MAX_DRAWN_OPS && bars > MAX_DRAWN_OPS / 2, "{bars}");
         assert!(html.contains("Not drawn"));
-        assert!(html.contains("class=\"ok bad\""), "the anomaly's page is drawn");
+        assert!(
+            html.contains("class=\"ok bad\""),
+            "the anomaly's page is drawn"
+        );
     }
 }

@@ -330,6 +330,10 @@ fn check_run(
         }),
     );
     verdict::write_results(&results, &dir.results())?;
+    // The report is a convenience: failing to render it loses no result.
+    if let Err(e) = crate::report::write_for(&dir.path, &history, &results) {
+        eprintln!("warning: cannot write report.html / junit.xml: {e}");
+    }
     Ok(results)
 }
 

@@ -1,0 +1,491 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no script,
+//! no network fetch) that opens from disk or from a CI artifact.
+//!
+//! Sections, in order: verdict banner; summary (plan, seed, duration,
+//! nodes, system, read mode, checkers, replay command, links to the node
+//! logs and raw files); throughput and latency over time with fault
+//! windows; counterexamples; other checkers; faults; per-function stats;
+//! the per-process timeline; node log tails.
+//!
+//! Invariant: [`render_html`] is a pure function of its [`ReportInput`];
+//! every string from the run is escaped; links are relative to the run
+//! directory, so the page works wherever the directory is copied.
+
+use std::{collections::BTreeSet, fmt::Write as _};
+
+use checker::{LinearizabilityReport, Outcome, Verdict};
+
+use super::{
+    counterexample::{CexView, analyze, cex_html},
+    faults::{FaultWindow, fault_windows},
+    input::ReportInput,
+    plots::{latency_svg, throughput_svg, time_end},
+    series::fn_stats,
+    svg::{esc, fmt_ms, fmt_secs, secs},
+    timeline::timeline_html,
+};
+
+/// Counterexamples drawn in full; the others are listed by headline.
+pub const MAX_DRAWN_CEX: usize = 10;
+
+const CSS: &str = include_str!("report.css");
+
+/// The linearizability report inside `results`, if there is one.
+pub fn linearizability(input: &ReportInput<'_>) -> Option<LinearizabilityReport> {
+    let result = input.results.checkers.get("linearizable")?;
+    serde_json::from_value(result.details.clone()).ok()
+}
+
+/// Every invalid key's counterexample, analysed, in key order.
+pub fn counterexamples(input: &ReportInput<'_>) -> Vec<CexView> {
+    let Some(report) = linearizability(input) else {
+        return Vec::new();
+    };
+    report
+        .keys
+        .iter()
+        .filter_map(|(key, k)| {
+            let cex = k.counterexample.as_ref()?;
+            Some(analyze(input.history, &report.model, key, cex))
+        })
+        .collect()
+}
+
+/// Renders the whole page.
+pub fn render_html(input: &ReportInput<'_>) -> String {
+    let history = input.history;
+    let windows = fault_windows(history);
+    let end = time_end(history, &windows);
+    let cexes = counterexamples(input);
+    let highlight: BTreeSet<usize> = cexes.iter().map(|c| c.op).collect();
+    let verdict = input.results.verdict;
+    let title = format!(
+        "{} · {} · {}",
+        verdict.to_string().to_uppercase(),
+        input.meta.plan,
+        input.run_name
+    );
+
+    let mut out = String::with_capacity(256 * 1024);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{CSS}</style></head><body>"#,
+        esc(&title)
+    );
+    banner(&mut out, input);
+    nav(&mut out, !cexes.is_empty());
+    summary(&mut out, input, &windows);
+
+    out.push_str(r#"<section id="throughput"><h2>Throughput</h2><p class="note">Completed operations per second, stacked by outcome. Shaded bands are fault windows (hover for details).</p><div class="scroll">"#);
+    out.push_str(&throughput_svg(history, &windows));
+    out.push_str(r#"</div></section><section id="latency"><h2>Latency</h2><p class="note">Each op's latency against the time it was invoked, log scale.</p><div class="scroll">"#);
+    out.push_str(&latency_svg(history, &windows));
+    out.push_str("</div></section>");
+
+    checks(&mut out, input, &cexes);
+    faults_table(&mut out, &windows, end);
+    op_stats(&mut out, input);
+    out.push_str(r#"<section id="timeline"><h2>Timeline</h2>"#);
+    out.push_str(&timeline_html(history, &windows, &highlight, end));
+    out.push_str("</section>");
+    logs(&mut out, input);
+    let _ = write!(
+        out,
+        r#"<footer>Rendered by harness {} from results.json and history.jsonl. Re-render with <code>harness report {}</code>.</footer></body></html>"#,
+        env!("CARGO_PKG_VERSION"),
+        esc(&input.run_dir)
+    );
+    out
+}
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Valid => "valid",
+        Verdict::Unknown => "unknown",
+        Verdict::Invalid => "invalid",
+    }
+}
+
+fn banner(out: &mut String, input: &ReportInput<'_>) {
+    let v = input.results.verdict;
+    let explain = match v {
+        Verdict::Valid => "every check passed",
+        Verdict::Unknown => "no check failed, but some could not decide",
+        Verdict::Invalid => "the history violates a checked property",
+    };
+    let _ = write!(
+        out,
+        r#"<header class="banner {cls}"><div class="verdict" id="verdict">{}</div><div><div class="what">{}</div><div class="sub">plan <b>{}</b> · run {}{}</div></div></header>"#,
+        v.to_string().to_uppercase(),
+        explain,
+        esc(&input.meta.plan),
+        esc(&input.run_name),
+        if input.meta.interrupted {
+            " · <b>interrupted</b>: the verdict covers only what was recorded"
+        } else {
+            ""
+        },
+        cls = verdict_class(v)
+    );
+}
+
+fn nav(out: &mut String, has_cex: bool) {
+    out.push_str(r##"<nav><a href="#summary">Summary</a><a href="#throughput">Throughput</a><a href="#latency">Latency</a><a href="#checks">Checks</a>"##);
+    if has_cex {
+        out.push_str(r##"<a href="#counterexamples">Counterexamples</a>"##);
+    }
+    out.push_str(r##"<a href="#faults">Faults</a><a href="#ops">Operations</a><a href="#timeline">Timeline</a><a href="#logs">Node logs</a></nav>"##);
+}
+
+fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultWindow]) {
+    let meta = &input.meta;
+    let h = input.history;
+    let count = |o: Outcome| h.ops.iter().filter(|op| op.outcome == o).count();
+    let nodes = meta
+        .nodes
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| match input.logs.len() {
+            0 => "-".to_owned(),
+            n => n.to_string(),
+        });
+    let duration = format!(
+        "{} planned, {} recorded",
+        meta.duration.as_deref().unwrap_or("-"),
+        fmt_secs(secs(h.end_time()))
+    );
+    let rows: [(&str, String); 9] = [
+        ("plan", esc(&meta.plan)),
+        (
+            "seed",
+            meta.seed
+                .map_or("-".to_owned(), |s| format!("<code>{s}</code>")),
+        ),
+        ("duration", esc(&duration)),
+        ("nodes", esc(&nodes)),
+        ("system", esc(meta.system.as_deref().unwrap_or("-"))),
+        ("read mode", format!("<b>{}</b>", esc(&meta.read_mode()))),
+        (
+            "node args",
+            if meta.args.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("<code>{}</code>", esc(&meta.args.join(" ")))
+            },
+        ),
+        ("workload", esc(meta.workload.as_deref().unwrap_or("-"))),
+        (
+            "operations",
+            format!(
+                r#"{} — <span class="t-ok">{} ok</span>, <span class="t-fail">{} fail</span>, <span class="t-info">{} info</span>; {} faults"#,
+                h.ops.len(),
+                count(Outcome::Ok),
+                count(Outcome::Fail),
+                count(Outcome::Info),
+                windows.len()
+            ),
+        ),
+    ];
+    out.push_str(r#"<section id="summary" class="summary"><div><h2>Run</h2><table class="facts">"#);
+    for (name, value) in rows {
+        let _ = write!(out, "<tr><th>{name}</th><td>{value}</td></tr>");
+    }
+    out.push_str("</table></div><div><h2>Verdicts</h2><table class=\"verdicts\"><tr><th>checker</th><th>verdict</th><th>summary</th></tr>");
+    for (name, result) in &input.results.checkers {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td><span class="badge {cls}">{}</span></td><td>{}</td></tr>"#,
+            esc(name),
+            result.verdict,
+            esc(&result.summary),
+            cls = verdict_class(result.verdict)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<tr class="overall"><td>overall</td><td><span class="badge {cls}">{}</span></td><td>invalid &gt; unknown &gt; valid</td></tr></table>"#,
+        input.results.verdict,
+        cls = verdict_class(input.results.verdict)
+    );
+    let _ = write!(
+        out,
+        r#"<h3>Replay</h3><pre class="cmd">harness run {}/plan.yaml</pre><p class="note">The stored plan has the seed filled in: the same faults and ops are chosen again.</p>"#,
+        esc(&input.run_dir)
+    );
+    if !meta.notes.is_empty() {
+        out.push_str(r#"<h3>Notes</h3><ul class="notes">"#);
+        for note in &meta.notes {
+            let _ = write!(out, "<li>{}</li>", esc(note));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<h3>Node logs</h3><p>");
+    if input.logs.is_empty() {
+        out.push_str("none recorded");
+    }
+    for log in &input.logs {
+        let _ = write!(
+            out,
+            r##"<a class="chip" href="#log-{}">{} <small>({} lines)</small></a> "##,
+            esc(&log.name),
+            esc(&log.name),
+            log.total_lines
+        );
+    }
+    out.push_str(r#"</p><h3>Files</h3><p class="files"><a href="plan.yaml">plan.yaml</a> <a href="history.jsonl">history.jsonl</a> <a href="results.json">results.json</a> <a href="junit.xml">junit.xml</a></p></div></section>"#);
+}
+
+fn checks(out: &mut String, input: &ReportInput<'_>, cexes: &[CexView]) {
+    out.push_str(r#"<section id="checks"><h2>Checks</h2>"#);
+    if let Some(report) = linearizability(input) {
+        let count = |v: Verdict| report.keys.values().filter(|k| k.verdict == v).count();
+        let _ = write!(
+            out,
+            r#"<h3>Linearizability <span class="badge {}">{}</span></h3><p>Model <b>{}</b>; {} keys: {} valid, {} invalid, {} unknown.</p>"#,
+            verdict_class(report.verdict),
+            report.verdict,
+            esc(&report.model),
+            report.keys.len(),
+            count(Verdict::Valid),
+            count(Verdict::Invalid),
+            count(Verdict::Unknown)
+        );
+        let notable: Vec<_> = report
+            .keys
+            .iter()
+            .filter(|(_, k)| k.verdict != Verdict::Valid)
+            .collect();
+        if !notable.is_empty() {
+            out.push_str("<table class=\"keys\"><tr><th>key</th><th>verdict</th><th>ops</th><th>explored</th><th>why</th></tr>");
+            for (key, k) in notable {
+                let why = match (&k.reason, cexes.iter().find(|c| &c.key == key)) {
+                    (_, Some(c)) => {
+                        format!(r##"<a href="#cex-{}">{}</a>"##, esc(key), esc(&c.headline))
+                    }
+                    (Some(reason), None) => esc(reason),
+                    (None, None) => String::new(),
+                };
+                let _ = write!(
+                    out,
+                    r#"<tr><td><code>{}</code></td><td><span class="badge {}">{}</span></td><td>{}</td><td>{}</td><td>{why}</td></tr>"#,
+                    esc(key),
+                    verdict_class(k.verdict),
+                    k.verdict,
+                    k.ops,
+                    k.explored
+                );
+            }
+            out.push_str("</table>");
+        }
+    }
+    if !cexes.is_empty() {
+        let _ = write!(
+            out,
+            r#"<div id="counterexamples"><h3>Counterexamples</h3><p class="note">Porcupine-style: the end of the longest linearizable prefix (green, numbered in linearization order, with the state after each), the op that cannot be placed after it (red), and the ops concurrent with it (amber). {}</p>"#,
+            if cexes.len() > MAX_DRAWN_CEX {
+                format!("The first {MAX_DRAWN_CEX} of {} are drawn.", cexes.len())
+            } else {
+                String::new()
+            }
+        );
+        for view in cexes.iter().take(MAX_DRAWN_CEX) {
+            let link = format!("#op-{}", view.op);
+            out.push_str(&cex_html(input.history, view, Some(&link)));
+        }
+        out.push_str("</div>");
+    }
+    for (name, result) in &input.results.checkers {
+        if name == "linearizable" {
+            continue;
+        }
+        let details = serde_json::to_string_pretty(&result.details).unwrap_or_default();
+        let cut = match details.char_indices().nth(20_000) {
+            Some((i, _)) => format!("{}\n… (cut; see results.json)", &details[..i]),
+            None => details,
+        };
+        let _ = write!(
+            out,
+            r#"<h3>{} <span class="badge {}">{}</span></h3><p>{}</p><details><summary>details</summary><pre>{}</pre></details>"#,
+            esc(name),
+            verdict_class(result.verdict),
+            result.verdict,
+            esc(&result.summary),
+            esc(&cut)
+        );
+    }
+    out.push_str("</section>");
+}
+
+fn faults_table(out: &mut String, windows: &[FaultWindow], end: u64) {
+    out.push_str(r#"<section id="faults"><h2>Faults</h2>"#);
+    if windows.is_empty() {
+        out.push_str("<p>No faults were injected.</p></section>");
+        return;
+    }
+    out.push_str("<table class=\"faults\"><tr><th>fault</th><th>from</th><th>to</th><th>for</th><th>detail</th></tr>");
+    for w in windows {
+        let stop = w.stop.unwrap_or(end);
+        let _ = write!(
+            out,
+            r#"<tr><td><span class="swatch {}"></span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>"#,
+            w.css_class(),
+            esc(&w.label),
+            fmt_secs(secs(w.start)),
+            if w.stop.is_some() {
+                fmt_secs(secs(stop))
+            } else {
+                "(end)".to_owned()
+            },
+            fmt_secs(secs(stop.saturating_sub(w.start))),
+            esc(&w.detail).replace('\n', "<br>")
+        );
+    }
+    out.push_str("</table></section>");
+}
+
+fn op_stats(out: &mut String, input: &ReportInput<'_>) {
+    out.push_str(r#"<section id="ops"><h2>Operations</h2><table class="stats"><tr><th>f</th><th>ok</th><th>fail</th><th>info</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>"#);
+    for (f, s) in fn_stats(input.history) {
+        let lat = s.latency_ms.map_or_else(
+            || "<td>-</td>".repeat(4),
+            |l| {
+                l.iter()
+                    .map(|ms| format!("<td>{}</td>", fmt_ms(*ms)))
+                    .collect()
+            },
+        );
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{lat}</tr>"#,
+            esc(&f),
+            s.ok,
+            s.fail,
+            s.info
+        );
+    }
+    out.push_str("</table><p class=\"note\">Latency percentiles of ok ops.</p></section>");
+}
+
+fn logs(out: &mut String, input: &ReportInput<'_>) {
+    out.push_str(r#"<section id="logs"><h2>Node logs</h2>"#);
+    if input.logs.is_empty() {
+        out.push_str("<p>No node logs in this run directory.</p>");
+    }
+    for log in &input.logs {
+        let _ = write!(
+            out,
+            r#"<section class="log" id="log-{}"><h3>{} <small>last {} of {} lines · <a href="{}">full log</a></small></h3><pre>"#,
+            esc(&log.name),
+            esc(&log.name),
+            log.tail.len(),
+            log.total_lines,
+            esc(&log.path)
+        );
+        for line in &log.tail {
+            // The harness's own markers (start, kill, exit) stand out;
+            // error lines are red.
+            let class = if line.starts_with("---- ") {
+                " class=\"hl\""
+            } else if line.contains(" ERROR ") {
+                " class=\"err\""
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "<span{class}>{}</span>", esc(line));
+        }
+        out.push_str("</pre></section>");
+    }
+    out.push_str("</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use checker::{CheckerResult, Results};
+    use serde_json::json;
+
+    use super::*;
+    use crate::report::{
+        counterexample::tests::stale_read_history,
+        input::{NodeLog, RunMeta},
+    };
+
+    fn results_for(history: &checker::History) -> Results {
+        let report = checker::linearizable::check(
+            history,
+            checker::Model::register(),
+            &checker::LinOptions::default(),
+        );
+        let mut results = Results::new();
+        results.insert(
+            "linearizable",
+            CheckerResult::new(report.verdict, report.summary(), &report).unwrap(),
+        );
+        results.extra.insert(
+            "run".into(),
+            json!({"plan": "dirty-read", "seed": 42, "nodes": 3, "system": "raft-kv",
+                   "args": ["--read-mode", "local"], "workload": "register", "duration": "30s",
+                   "interrupted": false, "notes": ["<script>alert(1)</script>"]}),
+        );
+        results
+    }
+
+    #[test]
+    fn the_page_has_verdict_summary_plots_counterexample_and_logs() {
+        let history = stale_read_history();
+        let results = results_for(&history);
+        let input = ReportInput {
+            history: &history,
+            results: &results,
+            meta: RunMeta::from_results(&results, "x"),
+            run_dir: "runs/dirty-read/20261126T110806Z".into(),
+            run_name: "20261126T110806Z".into(),
+            logs: vec![NodeLog {
+                name: "n1".into(),
+                path: "nodes/n1.log".into(),
+                total_lines: 2,
+                tail: vec!["hello".into(), "n1 x ERROR <boom>".into()],
+            }],
+        };
+        let html = render_html(&input);
+        for needle in [
+            r#"<div class="verdict" id="verdict">INVALID</div>"#,
+            "harness run runs/dirty-read/20261126T110806Z/plan.yaml",
+            "<th>read mode</th><td><b>local</b></td>",
+            "<code>42</code>",
+            r#"id="throughput-plot""#,
+            r#"id="latency-plot""#,
+            r#"id="cex-k0""#,
+            "Stale read: p3 on n3 read 1",
+            r##"href="#log-n1""##,
+            r#"<span class="err">n1 x ERROR &lt;boom&gt;</span>"#,
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            r#"<g id="op-"#,
+        ] {
+            assert!(html.contains(needle), "missing {needle}");
+        }
+        assert!(
+            !html.contains("<script"),
+            "no script, and run text is escaped"
+        );
+        for fetch in [" src=", "<link", "@import", "url("] {
+            assert!(!html.contains(fetch), "self-contained: no {fetch}");
+        }
+    }
+
+    #[test]
+    fn a_run_without_metadata_or_ops_renders() {
+        let history = checker::History::default();
+        let results = Results::new();
+        let input = ReportInput {
+            history: &history,
+            results: &results,
+            meta: RunMeta::from_results(&results, "some-plan"),
+            run_dir: "r".into(),
+            run_name: "r".into(),
+            logs: Vec::new(),
+        };
+        let html = render_html(&input);
+        assert!(html.contains(">VALID</div>"));
+        assert!(html.contains("No client operations were recorded."));
+        assert!(html.contains("No faults were injected."));
+    }
+}
