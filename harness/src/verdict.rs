@@ -14,18 +14,82 @@ pub struct CheckConfig {
     pub time_budget: Duration,
 }
 
-/// Runs every checker that applies to `config.model` on `history`.
+/// Runs every checker that applies to `config.model` on `history`:
+///
+/// | model | checkers |
+/// |---|---|
+/// | register | `linearizable` (per key), `stats` |
+/// | list (set workload) | `set` (lost, unexpected, recovered, duplicated, stale final reads), `stats` |
+///
+/// `stats` (counts, latencies, availability, recovery after faults) is
+/// information, never a failure: its verdict is always valid.
 pub fn check(history: &History, config: &CheckConfig) -> Results {
     let mut results = Results::new();
-    let options = LinOptions {
-        time_budget: config.time_budget,
-        ..LinOptions::default()
-    };
-    let report = checker::linearizable::check(history, config.model.clone(), &options);
-    let result = CheckerResult::new(report.verdict, report.summary(), &report)
-        .expect("linearizability reports serialize");
-    results.insert("linearizable", result);
+    match &config.model {
+        Model::Register { .. } => {
+            let options = LinOptions {
+                time_budget: config.time_budget,
+                ..LinOptions::default()
+            };
+            let report = checker::linearizable::check(history, config.model.clone(), &options);
+            results.insert(
+                "linearizable",
+                to_result(report.verdict, report.summary(), &report),
+            );
+        }
+        Model::List => {
+            let report = checker::set::check(history);
+            let summary = set_summary(&report);
+            results.insert("set", to_result(report.verdict, summary, &report));
+        }
+    }
+    let stats = checker::stats::compute(history);
+    results.insert(
+        "stats",
+        to_result(Verdict::Valid, stats_summary(&stats), &stats),
+    );
     results
+}
+
+fn to_result<T: serde::Serialize>(verdict: Verdict, summary: String, report: &T) -> CheckerResult {
+    CheckerResult::new(verdict, summary, report).expect("checker reports serialize")
+}
+
+fn set_summary(r: &checker::SetReport) -> String {
+    let mut s = format!("{} acknowledged of {} appends", r.acknowledged, r.attempted);
+    for (count, what) in [
+        (r.lost.len(), "lost"),
+        (r.unexpected.len(), "unexpected"),
+        (r.duplicated.len(), "duplicated"),
+        (r.stale_final_reads.len(), "stale final reads"),
+        (r.recovered.len(), "recovered"),
+    ] {
+        if count > 0 {
+            s += &format!(", {count} {what}");
+        }
+    }
+    for reason in &r.reasons {
+        s += &format!("; {reason}");
+    }
+    s
+}
+
+fn stats_summary(stats: &checker::Stats) -> String {
+    let secs = stats.duration as f64 / 1e9;
+    let ok: u64 = stats.counts.values().filter_map(|by| by.get("ok")).sum();
+    let mut s = format!(
+        "{} ops, {:.0} ok/s",
+        stats.ops,
+        if secs > 0.0 { ok as f64 / secs } else { 0.0 }
+    );
+    for (f, l) in &stats.latency {
+        s += &format!(", {f} p50 {} p99 {}", ms(l.p50), ms(l.p99));
+    }
+    s
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.1}ms", ns as f64 / 1e6)
 }
 
 /// Writes `results.json`.
