@@ -98,6 +98,17 @@ impl EtcdClient {
         }
     }
 
+    /// The same client with another per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// `http://ip:port` of the member.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Serve reads from the member's local state without a quorum round
     /// (etcd's `serializable` reads): fast, and possibly stale, which is
     /// etcd's own form of the dirty-read mistake.

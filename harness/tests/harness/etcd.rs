@@ -1,0 +1,513 @@
+//! The etcd adapter against real etcd (Debian's `etcd-server`, 3.4):
+//! one- and three-member clusters started by the test on loopback
+//! addresses (127.0.x.y) in the host's namespace, with the member command
+//! lines of `harness::run::etcd`. No network faults are needed, so no
+//! privileges either; process faults (kill, pause) come from `faults`.
+//!
+//! Skips with a printed reason when etcd is not installed; fails instead
+//! under `HARNESS_REQUIRE_PRIVILEGES=1`.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, TcpListener},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use faults::{Nemesis, NodeName};
+use harness::run::{
+    client::Completion,
+    etcd::{EtcdClient, EtcdMember, EtcdSettings, find_leader, member_spec, statuses},
+};
+use serde_json::{Value, json};
+use workloads::{OpKind, OpRequest};
+
+/// etcd, or `None` after printing why the test skips.
+fn etcd_binary(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("ETCD_BINARY")
+        .map_or_else(|| PathBuf::from("/usr/bin/etcd"), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    let reason = format!(
+        "{} is not installed (apt-get install -y etcd-server)",
+        path.display()
+    );
+    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
+        panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
+    }
+    eprintln!("SKIPPED {test}: {reason}");
+    None
+}
+
+fn free_port(ip: Ipv4Addr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("no free port on {ip}: {e}"))
+        .port()
+}
+
+fn op(f: OpKind, key: &str, value: Value) -> OpRequest {
+    OpRequest {
+        f,
+        key: key.to_owned(),
+        value,
+    }
+}
+
+struct Cluster {
+    nemesis: Nemesis,
+    clients: Vec<(NodeName, EtcdClient)>,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// `n` members on 127.0.`octet`.1..=n, each with its own data dir.
+    async fn start(binary: &PathBuf, octet: u8, n: u8, timeout: Duration) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let members: Vec<EtcdMember> = (1..=n)
+            .map(|i| {
+                let ip = Ipv4Addr::new(127, 0, octet, i);
+                EtcdMember {
+                    name: NodeName::numbered(u32::from(i)),
+                    ip: IpAddr::V4(ip),
+                    client_port: free_port(ip),
+                    peer_port: free_port(ip),
+                    data_dir: dir.path().join(format!("n{i}")),
+                }
+            })
+            .collect();
+        let settings = EtcdSettings {
+            token: format!("harness-test-{}-{octet}", std::process::id()),
+            ..EtcdSettings::default()
+        };
+        let mut nemesis: Nemesis = Nemesis::new(None);
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .build()
+            .expect("http client");
+        let mut clients = Vec::new();
+        for member in &members {
+            let log = dir.path().join(format!("{}.log", member.name));
+            let spec = member_spec(binary, &members, member, &settings, &log);
+            nemesis.start_node(spec).await.expect("start etcd");
+            clients.push((
+                member.name.clone(),
+                EtcdClient::new(http.clone(), &member.client_addr().to_string(), timeout),
+            ));
+        }
+        let cluster = Cluster {
+            nemesis,
+            clients,
+            dir,
+        };
+        cluster.wait_for_leader(Duration::from_secs(20)).await;
+        cluster
+    }
+
+    async fn wait_for_leader(&self, within: Duration) -> NodeName {
+        let started = Instant::now();
+        loop {
+            if let Some(leader) = find_leader(&self.clients).await {
+                return leader;
+            }
+            assert!(
+                started.elapsed() < within,
+                "no etcd leader within {within:?}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn client(&self, name: &str) -> &EtcdClient {
+        &self
+            .clients
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .expect("a member")
+            .1
+    }
+
+    fn logs(&self) -> String {
+        self.clients
+            .iter()
+            .map(|(name, _)| {
+                let text = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!(
+                    "--- {name}\n{}",
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Runs `make(i)` `n` times one after another; prints and returns p50 and
+/// p99.
+async fn measure<F, Fut>(what: &str, n: usize, mut make: F) -> (Duration, Duration)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Completion>,
+{
+    let mut latencies = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        let done = make(i).await;
+        latencies.push(started.elapsed());
+        assert!(matches!(done, Completion::Ok(_)), "{what} #{i}: {done:?}");
+    }
+    latencies.sort();
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    eprintln!("etcd {what}: n={n} p50={p50:?} p99={p99:?}");
+    (p50, p99)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_member_register_semantics_and_process_faults() {
+    let Some(binary) = etcd_binary("etcd::one_member_register_semantics_and_process_faults") else {
+        return;
+    };
+    let mut cluster = Cluster::start(&binary, 71, 1, Duration::from_secs(2)).await;
+    let c = cluster.client("n1").clone();
+    use Completion::{Fail, Ok};
+
+    // Absent keys read as null; writes, reads and cas as the register says.
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Write, "k", json!(7))).await,
+        Ok(json!(7))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        Ok(json!(7))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "k", json!([7, 8]))).await,
+        Ok(json!([7, 8]))
+    );
+    // A txn whose compare fails is a definite failure, and changes nothing.
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "k", json!([7, 9]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        Ok(json!(8))
+    );
+    // `from: null` matches only an absent key.
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
+        Ok(json!([null, 1]))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    // Writing null deletes: the key is absent again, for reads and cas.
+    assert_eq!(
+        c.invoke(&op(OpKind::Write, "fresh", Value::Null)).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "fresh", Value::Null)).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 3]))).await,
+        Ok(json!([null, 3]))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Cas, "fresh", json!([3, null]))).await,
+        Ok(json!([3, null]))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "fresh", Value::Null)).await,
+        Ok(Value::Null)
+    );
+
+    // JSON values round-trip, and cas compares them as values.
+    for (i, value) in [
+        json!("a \"quoted\" string, ünïcödé"),
+        json!([1, [2, 3], {"x": null}]),
+        json!({"b": 1, "a": [true, false]}),
+        json!(-12.5),
+        json!(u64::MAX),
+        json!(""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = format!("json{i}");
+        assert_eq!(
+            c.invoke(&op(OpKind::Write, &key, value.clone())).await,
+            Ok(value.clone())
+        );
+        assert_eq!(
+            c.invoke(&op(OpKind::Read, &key, Value::Null)).await,
+            Ok(value.clone())
+        );
+        let swap = json!([value, i]);
+        assert_eq!(
+            c.invoke(&op(OpKind::Cas, &key, swap.clone())).await,
+            Ok(swap)
+        );
+    }
+    // Keys are any string.
+    assert_eq!(
+        c.invoke(&op(OpKind::Write, "a/b c?%", json!(1))).await,
+        Ok(json!(1))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Read, "a/b c?%", Value::Null)).await,
+        Ok(json!(1))
+    );
+
+    // Appends build a list; serializable reads see it (one member).
+    for e in 1..=3 {
+        assert_eq!(
+            c.invoke(&op(OpKind::Append, "set", json!(e))).await,
+            Ok(json!(e))
+        );
+    }
+    let serializable = c.clone().serializable_reads(true);
+    assert_eq!(
+        serializable
+            .invoke(&op(OpKind::Read, "set", Value::Null))
+            .await,
+        Ok(json!([1, 2, 3]))
+    );
+    assert_eq!(
+        c.invoke(&op(OpKind::Append, "k", json!(1))).await,
+        Fail("not-a-list".into())
+    );
+
+    // Latency of the adapter against one member, sequentially.
+    measure("put (1 member)", 200, |i| {
+        call(&c, op(OpKind::Write, "lat", json!(i)))
+    })
+    .await;
+    measure("linearizable get (1 member)", 200, |_| {
+        call(&c, op(OpKind::Read, "lat", Value::Null))
+    })
+    .await;
+    measure("serializable get (1 member)", 200, |_| {
+        call(&serializable, op(OpKind::Read, "lat", Value::Null))
+    })
+    .await;
+
+    // A paused member: a write times out (info: it may apply on resume),
+    // a read fails (reads never take effect).
+    let n1 = NodeName::from("n1");
+    let short = c.clone().with_timeout(Duration::from_millis(300));
+    cluster
+        .nemesis
+        .pause(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    assert_eq!(
+        short.invoke(&op(OpKind::Write, "k", json!(100))).await,
+        Completion::Info("timeout".into())
+    );
+    assert_eq!(
+        short.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        Fail("timeout".into())
+    );
+    cluster
+        .nemesis
+        .resume(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    // The timed-out write did take effect once the member resumed: this is
+    // why a timeout must be info.
+    let seen = retry_ok(&c, op(OpKind::Read, "k", Value::Null)).await;
+    eprintln!("after the timed-out write of 100, k reads {seen}");
+
+    // A killed member refuses connections: nothing was sent, so even a
+    // write is a definite failure.
+    cluster
+        .nemesis
+        .kill(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    for request in [
+        op(OpKind::Write, "k", json!(5)),
+        op(OpKind::Cas, "k", json!([8, 5])),
+        op(OpKind::Read, "k", Value::Null),
+    ] {
+        assert_eq!(
+            c.invoke(&request).await,
+            Fail("connection refused or unreachable".into()),
+            "{request:?}"
+        );
+    }
+    // Restarted with the same data dir, the member still has its data.
+    cluster
+        .nemesis
+        .restart(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    cluster.wait_for_leader(Duration::from_secs(20)).await;
+    assert_eq!(
+        retry_ok(&c, op(OpKind::Read, "set", Value::Null)).await,
+        json!([1, 2, 3])
+    );
+    cluster.nemesis.shutdown().await.unwrap();
+}
+
+/// `invoke` until it is `ok` (at most 20 s); the value.
+async fn retry_ok(client: &EtcdClient, request: OpRequest) -> Value {
+    let started = Instant::now();
+    loop {
+        match client.invoke(&request).await {
+            Completion::Ok(value) => return value,
+            other if started.elapsed() > Duration::from_secs(20) => {
+                panic!("{request:?} never succeeded: last {other:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// `client.invoke(request)` as an owned future.
+fn call(client: &EtcdClient, request: OpRequest) -> impl std::future::Future<Output = Completion> {
+    let client = client.clone();
+    async move { client.invoke(&request).await }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_leader_kill_restart_and_contended_cas() {
+    let Some(binary) = etcd_binary("etcd::three_members_leader_kill_restart_and_contended_cas")
+    else {
+        return;
+    };
+    let mut cluster = Cluster::start(&binary, 72, 3, Duration::from_secs(2)).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
+    for (name, status) in statuses(&cluster.clients).await {
+        let status = status.unwrap_or_else(|| panic!("{name} answers its status"));
+        assert!(status.version.starts_with("3."), "{status:?}");
+    }
+
+    // Linearizable reads on every member see a write made through another.
+    let (n1, n2, n3) = (
+        cluster.client("n1").clone(),
+        cluster.client("n2").clone(),
+        cluster.client("n3").clone(),
+    );
+    assert_eq!(
+        n1.invoke(&op(OpKind::Write, "r", json!(1))).await,
+        Completion::Ok(json!(1))
+    );
+    for c in [&n2, &n3] {
+        assert_eq!(
+            c.invoke(&op(OpKind::Read, "r", Value::Null)).await,
+            Completion::Ok(json!(1))
+        );
+    }
+    measure("put (3 members, via n1)", 100, |i| {
+        call(&n1, op(OpKind::Write, "lat", json!(i)))
+    })
+    .await;
+    measure("linearizable get (3 members, via n2)", 100, |_| {
+        call(&n2, op(OpKind::Read, "lat", Value::Null))
+    })
+    .await;
+
+    // Contended increments by cas: a cas that reported `fail` must not have
+    // applied, and one that reported `ok` must have, so the counter ends at
+    // exactly the number of ok's.
+    let mut tasks = Vec::new();
+    for (i, c) in [&n1, &n2, &n3, &n1].into_iter().enumerate() {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut oks, mut fails) = (0u64, 0u64);
+            for _ in 0..30 {
+                let Completion::Ok(current) = c.invoke(&op(OpKind::Read, "ctr", Value::Null)).await
+                else {
+                    continue;
+                };
+                let from = current.as_u64().unwrap_or(0);
+                let from_value = if current.is_null() {
+                    Value::Null
+                } else {
+                    json!(from)
+                };
+                match c
+                    .invoke(&op(OpKind::Cas, "ctr", json!([from_value, from + 1])))
+                    .await
+                {
+                    Completion::Ok(_) => oks += 1,
+                    Completion::Fail(_) => fails += 1,
+                    Completion::Info(e) => panic!("client {i}: an info on a healthy cluster: {e}"),
+                }
+            }
+            (oks, fails)
+        }));
+    }
+    let (mut oks, mut fails) = (0, 0);
+    for task in tasks {
+        let (o, f) = task.await.unwrap();
+        oks += o;
+        fails += f;
+    }
+    let counter = n3.invoke(&op(OpKind::Read, "ctr", Value::Null)).await;
+    eprintln!("contended cas: {oks} ok, {fails} fail, counter {counter:?}");
+    assert_eq!(counter, Completion::Ok(json!(oks)));
+    assert!(fails > 0, "4 clients on one key should collide");
+
+    // Kill the leader: writes to it fail definitely (refused); the others
+    // elect a new leader and take writes; the old leader restarts with its
+    // data dir and catches up.
+    let killed_at = Instant::now();
+    cluster
+        .nemesis
+        .kill(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    let old = cluster.client(leader.as_str()).clone();
+    assert_eq!(
+        old.invoke(&op(OpKind::Write, "r", json!(2))).await,
+        Completion::Fail("connection refused or unreachable".into())
+    );
+    let survivor = cluster
+        .clients
+        .iter()
+        .find(|(n, _)| *n != leader)
+        .map(|(_, c)| c.clone())
+        .unwrap();
+    retry_ok(&survivor, op(OpKind::Write, "r", json!(3))).await;
+    let new_leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
+    eprintln!(
+        "leader {leader} killed; {new_leader} leads and took a write after {:?}",
+        killed_at.elapsed()
+    );
+    assert_ne!(new_leader, leader);
+    cluster
+        .nemesis
+        .restart(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    assert_eq!(
+        retry_ok(&old, op(OpKind::Read, "r", Value::Null)).await,
+        json!(3)
+    );
+    assert_eq!(
+        retry_ok(&old, op(OpKind::Read, "ctr", Value::Null)).await,
+        json!(oks),
+        "the restarted member kept its data"
+    );
+    cluster.nemesis.shutdown().await.unwrap();
+}
