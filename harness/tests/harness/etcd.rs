@@ -9,7 +9,7 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr, TcpListener},
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -62,7 +62,7 @@ struct Cluster {
 
 impl Cluster {
     /// `n` members on 127.0.`octet`.1..=n, each with its own data dir.
-    async fn start(binary: &PathBuf, octet: u8, n: u8, timeout: Duration) -> Cluster {
+    async fn start(binary: &Path, octet: u8, n: u8, timeout: Duration) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let members: Vec<EtcdMember> = (1..=n)
             .map(|i| {
