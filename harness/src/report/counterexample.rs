@@ -20,6 +20,7 @@ use checker::{Counterexample, History, Op, Outcome};
 use serde_json::Value;
 
 use super::{
+    faults::FaultWindow,
     svg::{esc, fmt_ms, secs},
     timeline::{op_text, op_tooltip, short},
 };
@@ -63,6 +64,8 @@ pub struct CexView {
     /// The prefix op that last changed the state (the write a stale read
     /// missed).
     pub setter: Option<usize>,
+    /// Faults in force while the op ran, with their intervals.
+    pub during: Vec<String>,
 }
 
 /// Applies `op` to `state` under `model`: the new state, or why not.
@@ -127,9 +130,27 @@ fn initial(model: &str) -> Value {
     }
 }
 
-/// Works out what to show for `key`'s counterexample.
-pub fn analyze(history: &History, model: &str, key: &str, cex: &Counterexample) -> CexView {
+/// Works out what to show for `key`'s counterexample; `windows` are the
+/// run's faults.
+pub fn analyze(
+    history: &History,
+    model: &str,
+    key: &str,
+    cex: &Counterexample,
+    windows: &[FaultWindow],
+) -> CexView {
     let op = cex.op.op;
+    let during = history.ops.get(op).map_or_else(Vec::new, |o| {
+        let (a, b) = (o.call_time, o.return_time.unwrap_or(u64::MAX));
+        windows
+            .iter()
+            .filter(|w| w.start <= b && w.stop.is_none_or(|s| s >= a) && w.stop != Some(w.start))
+            .map(|w| {
+                let stop = w.stop.map_or("the end".to_owned(), precise);
+                format!("{} ({}–{stop})", w.label, precise(w.start))
+            })
+            .collect()
+    });
     // Replay the prefix to know the state after each op.
     let mut states: Vec<Option<Value>> = Vec::with_capacity(cex.prefix.len());
     let mut state = initial(model);
@@ -202,6 +223,7 @@ pub fn analyze(history: &History, model: &str, key: &str, cex: &Counterexample) 
         prefix_len: cex.prefix.len(),
         concurrent,
         setter,
+        during,
     }
 }
 
@@ -503,6 +525,13 @@ pub fn cex_html(history: &History, view: &CexView, timeline_link: Option<&str>) 
         esc(&view.key),
         esc(&view.headline)
     );
+    if !view.during.is_empty() {
+        let _ = write!(
+            out,
+            r#"<p class="during">during <b>{}</b></p>"#,
+            esc(&view.during.join(", "))
+        );
+    }
     let op = history.ops.get(view.op);
     let op_label = op.map_or_else(String::new, op_text);
     let (after_class, after_text, after_note) = match &view.after {
@@ -583,6 +612,9 @@ pub fn cex_html(history: &History, view: &CexView, timeline_link: Option<&str>) 
 /// Plain-text form (for JUnit failure messages and logs).
 pub fn cex_text(history: &History, view: &CexView) -> String {
     let mut out = format!("{}\n", view.headline);
+    if !view.during.is_empty() {
+        let _ = writeln!(out, "during {}", view.during.join(", "));
+    }
     let _ = writeln!(
         out,
         "state before: {}; after {}: {}",
@@ -655,7 +687,16 @@ pub(crate) mod tests {
         let h = stale_read_history();
         let report = checker::linearizable::check(&h, Model::register(), &LinOptions::default());
         let cex = report.keys["k0"].counterexample.clone().expect("invalid");
-        let view = analyze(&h, "register", "k0", &cex);
+        let pause = FaultWindow {
+            id: Some(1),
+            kind: "partition".into(),
+            start: 25_000_000,
+            stop: Some(60_000_000),
+            label: "partition isolate-one: n1 n2 | n3".into(),
+            nodes: vec![],
+            detail: String::new(),
+        };
+        let view = analyze(&h, "register", "k0", &cex, &[pause]);
         (h, view)
     }
 
@@ -687,6 +728,7 @@ pub(crate) mod tests {
         assert!(svg.contains("write 2 done 0.020 s"));
         let html = cex_html(&h, &view, Some("#op-2"));
         assert!(html.contains("<b>impossible</b>"));
+        assert!(html.contains("during <b>partition isolate-one: n1 n2 | n3 (0.025 s–0.060 s)</b>"));
         assert!(html.contains(r##"href="#op-2""##));
         let text = cex_text(&h, &view);
         assert!(text.starts_with("Stale read: p3 on n3 read 1"));

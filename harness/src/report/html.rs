@@ -41,12 +41,13 @@ pub fn counterexamples(input: &ReportInput<'_>) -> Vec<CexView> {
     let Some(report) = linearizability(input) else {
         return Vec::new();
     };
+    let windows = fault_windows(input.history);
     report
         .keys
         .iter()
         .filter_map(|(key, k)| {
             let cex = k.counterexample.as_ref()?;
-            Some(analyze(input.history, &report.model, key, cex))
+            Some(analyze(input.history, &report.model, key, cex, &windows))
         })
         .collect()
 }

@@ -217,13 +217,20 @@ const LABEL_CHAR: f64 = 6.6;
 /// Height of one row of fault labels.
 pub const LABEL_ROW: f64 = 15.0;
 
+/// Where a fault label starts: at its window's start, or further left so
+/// that it ends inside the plot.
+fn label_x(window_start: f64, label: &str, x: &Linear) -> f64 {
+    let width = label.chars().count() as f64 * LABEL_CHAR;
+    (window_start + 3.0).min(x.r1 - width).max(x.r0)
+}
+
 /// Rows for fault labels so that no two overlap: returns each window's row
 /// and the number of rows.
 pub fn label_rows(windows: &[FaultWindow], x: &Linear, end: u64) -> (Vec<usize>, usize) {
     let mut row_ends: Vec<f64> = Vec::new();
     let mut rows = Vec::with_capacity(windows.len());
     for w in windows {
-        let start = x.at(secs(w.start));
+        let start = label_x(x.at(secs(w.start)).max(x.r0), &w.label, x) - 3.0;
         let text_end = start + 4.0 + w.label.chars().count() as f64 * LABEL_CHAR;
         let band_end = x.at(secs(w.stop.unwrap_or(end)));
         let right = text_end.max(band_end) + 6.0;
@@ -269,7 +276,7 @@ pub fn fault_bands(
                 out,
                 r#"<line class="fault-edge {kind}" x1="{a:.1}" x2="{a:.1}" y1="{:.1}" y2="{y1:.1}"/><text class="fault-label {kind}" x="{:.1}" y="{ly:.1}">{}</text>"#,
                 ly - 10.0,
-                a + 3.0,
+                label_x(a, &w.label, x),
                 esc(&w.label),
                 kind = w.css_class(),
             );

@@ -228,12 +228,12 @@ pub fn timeline_html(
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<p class="note">{} ops on {} lanes ({} processes: a client takes a fresh process id after an <em>info</em>), in {} pages of {}. Hover a bar for details; red outlines mark ops of counterexamples.</p>"#,
+        r#"<p class="note">{} ops on {} lanes ({} processes: a client takes a fresh process id after an <em>info</em>), in {} pages of {} s. Hover a bar for details; red outlines mark ops of counterexamples.</p>"#,
         history.ops.len(),
         lanes.len(),
         lane_of.len(),
         pages.len(),
-        fmt_secs(secs(span))
+        secs(span)
     );
     for (i, page) in pages.iter().enumerate() {
         let faults: Vec<&str> = windows
