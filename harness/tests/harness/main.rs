@@ -5,4 +5,6 @@ mod bad_plans;
 mod end_to_end;
 mod etcd;
 mod interrupt;
+mod report;
+mod serve;
 mod support;
