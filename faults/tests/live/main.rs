@@ -19,6 +19,7 @@
 //! Arguments: substrings filter tests by name (`--exact` for exact names);
 //! `--list` lists them; other libtest flags are accepted and ignored.
 
+mod etcd;
 mod isolation;
 mod namespaces;
 mod process;
@@ -89,6 +90,10 @@ const TESTS: &[Test] = &[
         name: "namespaces::controller_killed_leaves_nothing",
         run: namespaces::controller_killed,
     },
+    Test {
+        name: "etcd::isolate_leader_in_node_namespaces",
+        run: etcd::partition_etcd,
+    },
 ];
 
 const SCENARIOS: &[Scenario] = &[
@@ -103,6 +108,7 @@ const SCENARIOS: &[Scenario] = &[
     namespaces::TRAFFIC,
     namespaces::EXIT_WITHOUT_CLEANUP,
     namespaces::CONTROLLER,
+    etcd::SCENARIO,
 ];
 
 fn main() -> ExitCode {
