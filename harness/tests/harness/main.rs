@@ -8,3 +8,4 @@ mod interrupt;
 mod report;
 mod serve;
 mod support;
+mod workflows;

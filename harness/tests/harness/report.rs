@@ -142,7 +142,12 @@ fn output_within(mut command: Command, limit: Duration) -> Output {
     }
 }
 
+/// Debian's chromium, or the browser named by `HARNESS_CHROMIUM` (e.g.
+/// Google Chrome on GitHub's runners).
 fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HARNESS_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
     let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
     candidates.iter().map(PathBuf::from).find(|p| p.is_file())
 }

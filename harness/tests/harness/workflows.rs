@@ -1,0 +1,154 @@
+//! The GitHub workflows users copy: parsed as YAML and checked for the job
+//! structure the README promises (`.ci/run` also lints them with
+//! actionlint).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn workflow(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.github/workflows")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name} is not YAML: {e}"))
+}
+
+/// Every `run:` script of a job, joined.
+fn scripts(job: &Value) -> String {
+    job["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a job has steps: {job}"))
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn uses(job: &Value) -> Vec<String> {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["uses"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn check_jobs(name: &str, w: &Value) {
+    let jobs = w["jobs"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: jobs"));
+    assert!(!jobs.is_empty());
+    for (id, job) in jobs {
+        assert!(job["runs-on"].is_string(), "{name}/{id}: runs-on");
+        let steps = job["steps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}/{id}: steps"));
+        for step in steps {
+            assert!(
+                step["run"].is_string() ^ step["uses"].is_string(),
+                "{name}/{id}: each step either runs or uses: {step}"
+            );
+        }
+        assert!(
+            uses(job).iter().any(|u| u.starts_with("actions/checkout@")),
+            "{name}/{id} checks out the code"
+        );
+    }
+}
+
+#[test]
+fn ci_runs_fmt_clippy_and_root_tests_on_every_push_and_pr() {
+    let w = workflow("ci.yml");
+    check_jobs("ci.yml", &w);
+    let on = &w["on"];
+    assert!(
+        on.get("push").is_some() && on.get("pull_request").is_some(),
+        "{on}"
+    );
+    let all: String = w["jobs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(scripts)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "cargo fmt --all --check",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        "iptables",
+        "sudo -E",
+        "cargo test --workspace",
+    ] {
+        assert!(all.contains(needle), "ci.yml lacks `{needle}`");
+    }
+    let test = &w["jobs"]["test"];
+    assert_eq!(
+        test["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["env"]["HARNESS_REQUIRE_PRIVILEGES"] == "1")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn nightly_runs_a_matrix_of_valid_plans_and_fails_on_bad_verdicts() {
+    let w = workflow("nightly-chaos.yml");
+    check_jobs("nightly-chaos.yml", &w);
+    let on = &w["on"];
+    assert!(
+        on["schedule"][0]["cron"].is_string(),
+        "a cron schedule: {on}"
+    );
+    assert!(on.get("workflow_dispatch").is_some(), "manual dispatch");
+    let job = &w["jobs"]["chaos"];
+    let plans = job["strategy"]["matrix"]["plan"]
+        .as_array()
+        .expect("a matrix over plans");
+    assert!(!plans.is_empty());
+    for plan in plans {
+        let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../plans")
+            .join(format!("{}.yaml", plan.as_str().unwrap()));
+        let loaded = harness::plan::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+        assert!(
+            !loaded
+                .cluster
+                .args
+                .iter()
+                .any(|a| a == "local" || a == "leader-local"),
+            "{plan}: plans expected to be INVALID do not belong in the nightly matrix"
+        );
+    }
+    let script = scripts(job);
+    for needle in [
+        "cargo build --release",
+        "--repeat",
+        "--runs-dir runs",
+        "PIPESTATUS[0]",
+    ] {
+        assert!(script.contains(needle), "nightly lacks `{needle}`");
+    }
+    let upload = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("runs are uploaded");
+    assert_eq!(upload["if"], "always()", "uploaded even when runs fail");
+    assert!(upload["with"]["path"].as_str().unwrap().contains("runs/"));
+    let last = job["steps"].as_array().unwrap().last().unwrap();
+    let verdict = last["run"]
+        .as_str()
+        .expect("the last step judges the verdicts");
+    for code in ["0)", "1)", "2)", "exit 1"] {
+        assert!(verdict.contains(code), "the last step handles `{code}`");
+    }
+}
