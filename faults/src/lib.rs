@@ -34,6 +34,14 @@
 //! chains and nothing else. Clients connect from `127.0.0.1`, which no rule
 //! names. See `docs/faults.md` for the full story.
 //!
+//! That is network mode `loopback`. For binaries that cannot bind their
+//! outgoing connections (etcd), mode `namespaces` ([`net::namespaces`])
+//! gives every node its own network namespace on a bridge
+//! ([`net::NodeNetworks`]: node `i` at `10.77.0.(10+i)`, clients from
+//! `10.77.0.1`), starts nodes inside them ([`net::NodeNetworks::place`]) and
+//! writes each partition as per-node rules in the receivers' namespaces
+//! ([`Firewall::namespaces`]); the verbs are the same.
+//!
 //! # Cleanup, in layers
 //!
 //! 1. [`Nemesis::shutdown`] (async): resume, kill and reap every node,
