@@ -37,7 +37,13 @@
 //! with the position of the first mistake; expanding a parsed template
 //! cannot fail.
 
-use std::{fmt, net::IpAddr, path::PathBuf};
+use std::{
+    fmt,
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
+
+use faults::{NodeName, NodeSpec};
 
 /// One node, as the template sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +167,22 @@ impl Template {
             }
         }
         argv
+    }
+}
+
+impl Template {
+    /// A [`NodeSpec`] for node `me` named `name`: the expansion's program
+    /// and arguments, logging to `log`.
+    pub fn node_spec(
+        &self,
+        name: NodeName,
+        me: &NodeVars,
+        peers: &[NodeVars],
+        log: &Path,
+    ) -> NodeSpec {
+        let mut argv = self.expand(me, peers).into_iter();
+        let program = argv.next().expect("a parsed template has a program");
+        NodeSpec::new(name, program, log).args(argv)
     }
 }
 
@@ -680,6 +702,19 @@ mod tests {
         assert_eq!(
             fails("srv 'x").to_string(),
             "the ' quote is never closed at column 5 of the start template"
+        );
+    }
+
+    #[test]
+    fn node_specs_run_the_expansion() {
+        let peers = cluster();
+        let spec = Template::parse("bin/srv --id {id} {peer_args:-p {ip}}")
+            .unwrap()
+            .node_spec("n2".into(), &peers[1], &peers, Path::new("n2.log"));
+        assert_eq!(spec.program, PathBuf::from("bin/srv"));
+        assert_eq!(
+            spec.command_line(),
+            "bin/srv --id 2 -p 10.77.0.11 -p 10.77.0.12 -p 10.77.0.13"
         );
     }
 
