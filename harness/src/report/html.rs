@@ -16,6 +16,7 @@ use std::{collections::BTreeSet, fmt::Write as _};
 use checker::{LinearizabilityReport, Outcome, Verdict};
 
 use super::{
+    checkers::{recovery_times, set_html},
     counterexample::{CexView, analyze, cex_html},
     faults::{FaultWindow, fault_windows},
     input::ReportInput,
@@ -84,7 +85,7 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     out.push_str("</div></section>");
 
     checks(&mut out, input, &cexes);
-    faults_table(&mut out, &windows, end);
+    faults_table(&mut out, &windows, end, &recovery_times(input.results));
     op_stats(&mut out, input);
     out.push_str(r#"<section id="timeline"><h2>Timeline</h2>"#);
     out.push_str(&timeline_html(history, &windows, &highlight, end));
@@ -305,29 +306,41 @@ fn checks(out: &mut String, input: &ReportInput<'_>, cexes: &[CexView]) {
         };
         let _ = write!(
             out,
-            r#"<h3>{} <span class="badge {}">{}</span></h3><p>{}</p><details><summary>details</summary><pre>{}</pre></details>"#,
+            r#"<h3>{} <span class="badge {}">{}</span></h3><p>{}</p>"#,
             esc(name),
             verdict_class(result.verdict),
             result.verdict,
             esc(&result.summary),
+        );
+        if name == "set" {
+            out.push_str(&set_html(&result.details, input.history));
+        }
+        let _ = write!(
+            out,
+            r#"<details><summary>details (JSON)</summary><pre>{}</pre></details>"#,
             esc(&cut)
         );
     }
     out.push_str("</section>");
 }
 
-fn faults_table(out: &mut String, windows: &[FaultWindow], end: u64) {
+fn faults_table(
+    out: &mut String,
+    windows: &[FaultWindow],
+    end: u64,
+    recovery: &std::collections::BTreeMap<u64, u64>,
+) {
     out.push_str(r#"<section id="faults"><h2>Faults</h2>"#);
     if windows.is_empty() {
         out.push_str("<p>No faults were injected.</p></section>");
         return;
     }
-    out.push_str("<table class=\"faults\"><tr><th>fault</th><th>from</th><th>to</th><th>for</th><th>detail</th></tr>");
+    out.push_str("<table class=\"faults\"><tr><th>fault</th><th>from</th><th>to</th><th>for</th><th>recovered after</th><th>detail</th></tr>");
     for w in windows {
         let stop = w.stop.unwrap_or(end);
         let _ = write!(
             out,
-            r#"<tr><td><span class="swatch {}"></span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>"#,
+            r#"<tr><td><span class="swatch {}"></span>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>"#,
             w.css_class(),
             esc(&w.label),
             fmt_secs(secs(w.start)),
@@ -337,6 +350,8 @@ fn faults_table(out: &mut String, windows: &[FaultWindow], end: u64) {
                 "(end)".to_owned()
             },
             fmt_secs(secs(stop.saturating_sub(w.start))),
+            w.id.and_then(|id| recovery.get(&id))
+                .map_or("-".to_owned(), |ns| fmt_ms(*ns as f64 / 1e6)),
             esc(&w.detail).replace('\n', "<br>")
         );
     }

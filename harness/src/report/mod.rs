@@ -15,9 +15,11 @@
 //! - [`plots`]: the throughput and latency plots;
 //! - [`timeline`]: ops per process, paginated;
 //! - [`counterexample`]: an invalid key, drawn porcupine-style;
+//! - [`checkers`]: the set checker's findings, recovery times from stats;
 //! - [`html`]: the page; [`junit`]: the JUnit file;
 //! - [`write`]: reading a run directory and writing both files.
 
+pub mod checkers;
 pub mod counterexample;
 pub mod faults;
 pub mod html;

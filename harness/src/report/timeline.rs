@@ -94,13 +94,13 @@ pub struct Page {
     pub ops: Vec<usize>,
 }
 
-/// A round page span (1, 2, 5 × 10^k s, at least 1 s) giving about
+/// A round page span (1, 2, 3, 5 × 10^k s, at least 1 s) giving about
 /// [`TARGET_PAGE_OPS`] ops per page.
 pub fn page_span(end: u64, ops: usize) -> u64 {
     let pages = ops.div_ceil(TARGET_PAGE_OPS).max(1) as f64;
     let raw = (secs(end) / pages).max(1.0);
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let step = [1.0, 2.0, 3.0, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
         .find(|s| *s >= raw - 1e-9)

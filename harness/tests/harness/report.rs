@@ -85,7 +85,7 @@ fn report_command_writes_html_and_junit() {
     assert_eq!(junit.matches("<testsuite ").count(), 1, "{junit}");
     assert_eq!(
         junit.matches("<testcase ").count(),
-        1 + invalid_keys,
+        results["checkers"].as_object().unwrap().len() + invalid_keys,
         "one case per checker and per invalid key:\n{junit}"
     );
     assert_eq!(junit.matches("<failure ").count(), 1 + invalid_keys);
