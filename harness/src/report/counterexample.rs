@@ -330,7 +330,7 @@ fn headline(
 /// Layout constants of the diagram.
 const LEFT: f64 = 110.0;
 const ROW: f64 = 46.0;
-const TOP: f64 = 34.0;
+const TOP: f64 = 50.0;
 /// The diagram fits the page's content width when it can.
 const MAX_WIDTH: f64 = 1180.0;
 
@@ -416,7 +416,8 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
         );
     }
     // Real-time markers: when the state was set, and when the failed op began.
-    let mut marker = |t: u64, class: &str, text: String, prefer_end: bool| {
+    // The two labels sit on two lines, so adjacent markers stay legible.
+    let mut marker = |t: u64, class: &str, text: String, prefer_end: bool, line: f64| {
         let x = slot_x(t);
         let text_width = text.chars().count() as f64 * 6.8;
         let anchor = if (prefer_end && x - text_width > 4.0) || x + text_width > width - 4.0 {
@@ -427,9 +428,9 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
         let _ = write!(
             out,
             r#"<line class="marker {class}" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}"/><text class="marker-label {class}" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
-            TOP - 14.0,
+            TOP - 30.0 + line * 14.0,
             height - 30.0,
-            TOP - 18.0,
+            TOP - 34.0 + line * 14.0,
             esc(&text)
         );
     };
@@ -440,6 +441,7 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
                 "setter",
                 format!("{} done {}", op_text(s), precise(r)),
                 true,
+                0.0,
             );
         }
     }
@@ -449,6 +451,7 @@ pub fn cex_svg(history: &History, view: &CexView) -> String {
             "failed",
             format!("{} begins {}", op_text(o), precise(o.call_time)),
             false,
+            1.0,
         );
     }
     for (&o, &role) in &shown {

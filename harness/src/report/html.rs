@@ -488,6 +488,38 @@ mod tests {
     }
 
     #[test]
+    fn a_100k_op_history_gives_a_page_of_bounded_size() {
+        let workload = checker::generate::RegisterWorkload {
+            seed: 7,
+            ops: 100_000,
+            keys: 200,
+            processes: 20,
+            ..Default::default()
+        };
+        let (history, _) = checker::generate::register_with_stale_read(&workload).unwrap();
+        let results = results_for(&history);
+        assert_eq!(results.verdict, Verdict::Invalid);
+        let input = ReportInput {
+            history: &history,
+            results: &results,
+            meta: RunMeta::from_results(&results, "big"),
+            run_dir: "r".into(),
+            run_name: "r".into(),
+            logs: Vec::new(),
+        };
+        let start = std::time::Instant::now();
+        let html = render_html(&input);
+        let took = start.elapsed();
+        eprintln!("100k ops: {} bytes in {took:?}", html.len());
+        assert!(html.len() < 12_000_000, "{} bytes", html.len());
+        assert!(
+            html.contains("Not drawn"),
+            "some timeline pages are left out"
+        );
+        assert!(html.contains(r#"class="cex-plot""#));
+    }
+
+    #[test]
     fn a_run_without_metadata_or_ops_renders() {
         let history = checker::History::default();
         let results = Results::new();

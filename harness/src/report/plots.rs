@@ -14,8 +14,8 @@ use super::{
     faults::FaultWindow,
     series::{bin_width, latency_points, throughput},
     svg::{
-        Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, fmt_ms, fmt_secs, label_rows,
-        nice_ticks, open, secs, tick_label, time_axis, y_caption,
+        Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, fmt_secs, label_rows, nice_ticks, open,
+        secs, tick_label, time_axis, y_caption,
     },
 };
 
@@ -143,6 +143,19 @@ pub fn throughput_svg(history: &History, windows: &[FaultWindow]) -> String {
     out
 }
 
+/// A decade of milliseconds as a tick label: `100 µs`, `1 ms`, `10 s`.
+pub fn decade_label(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.0} s", ms / 1000.0)
+    } else if ms >= 1.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 0.001 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else {
+        format!("{:.0} ns", ms * 1e6)
+    }
+}
+
 /// A marker per op: the shape tells the function, the colour the outcome.
 fn marker(out: &mut String, f: &str, class: &str, px: f64, py: f64) {
     let _ = match f {
@@ -202,7 +215,7 @@ pub fn latency_svg(history: &History, windows: &[FaultWindow]) -> String {
             f.x1(),
             f.x0() - 6.0,
             py + 4.0,
-            fmt_ms(t).replace(".00 ms", " ms").replace(".0 ms", " ms")
+            decade_label(t)
         );
     }
     time_axis(&mut out, &f, &x, "invocation time (s)");
@@ -301,7 +314,18 @@ mod tests {
         assert!(svg.starts_with("<svg id=\"latency-plot\""));
         assert_eq!(svg.matches("<circle").count(), 1);
         assert_eq!(svg.matches("<path class=\"fail\"").count(), 1);
-        assert!(svg.contains("1000 ms"), "decade ticks up to the 1 s info");
+        assert!(
+            svg.contains(">1 s</text>"),
+            "decade ticks up to the 1 s info"
+        );
+        let labels: Vec<String> = [1e-4, 0.01, 0.1, 1.0, 10.0, 1000.0, 10_000.0]
+            .into_iter()
+            .map(decade_label)
+            .collect();
+        assert_eq!(
+            labels,
+            ["100 ns", "10 µs", "100 µs", "1 ms", "10 ms", "1 s", "10 s"]
+        );
     }
 
     #[test]
