@@ -11,10 +11,10 @@
 //! | `append` | range, then txn `MOD == <revision read>` putting the extended list; retried on a lost race | | every attempt lost its race, or the value is not a list |
 //!
 //! Invariants:
-//! - Values are stored as their compact JSON text (`serde_json`), keys and
-//!   values travel base64-encoded, and int64 fields arrive as strings. A
-//!   value's text is a function of the value, so comparing texts compares
-//!   values (for the numbers, strings and lists our workloads write).
+//! - Values are stored as their canonical JSON text (compact, object keys
+//!   sorted), keys and values travel base64-encoded, and int64 fields
+//!   arrive as strings. A value's text is a function of the value, so
+//!   etcd comparing texts compares values.
 //! - `null` is never stored: writing `null` deletes the key, so "absent"
 //!   and "null" are one state, exactly as in the node protocol.
 //! - An operation is `fail` only when etcd certainly did not apply it: a
@@ -445,9 +445,33 @@ fn encode_key(key: &str) -> String {
     b64::encode(key.as_bytes())
 }
 
-/// A value as stored: its compact JSON text, base64-encoded.
+/// A value as stored: its canonical JSON text, base64-encoded.
 fn encode_value(value: &Value) -> String {
-    b64::encode(value.to_string().as_bytes())
+    b64::encode(canonical_text(value).as_bytes())
+}
+
+/// Compact JSON with object keys sorted at every level, so that equal
+/// values have equal texts (the workspace enables serde_json's
+/// `preserve_order`, under which `{"a":1,"b":2}` and `{"b":2,"a":1}` would
+/// print differently and a cas comparing them would wrongly mismatch).
+fn canonical_text(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
 }
 
 fn decode_value(text: &str) -> Result<Value, String> {
@@ -644,6 +668,9 @@ mod tests {
             assert_eq!(decode_value(&encode_value(&value)).unwrap(), value);
         }
         assert_eq!(encode_value(&json!(7)), "Nw==");
+        let ab: Value = serde_json::from_str(r#"{"a":1,"b":{"d":2,"c":3}}"#).unwrap();
+        let ba: Value = serde_json::from_str(r#"{"b":{"c":3,"d":2},"a":1}"#).unwrap();
+        assert_eq!(encode_value(&ab), encode_value(&ba));
     }
 
     #[test]
