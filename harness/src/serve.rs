@@ -27,7 +27,7 @@ use axum::{
     Router,
     body::Body,
     extract::State,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
@@ -294,7 +294,10 @@ pub fn resolve(root: &Path, request_path: &str) -> Result<PathBuf, Refusal> {
     }
 }
 
-async fn files(State(state): State<Arc<Served>>, uri: Uri) -> Response {
+async fn files(State(state): State<Arc<Served>>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, "read-only").into_response();
+    }
     let root = state.root.clone();
     let path = uri.path().to_owned();
     let result = tokio::task::spawn_blocking(move || file_response(&root, &path)).await;

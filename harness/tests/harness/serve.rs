@@ -163,6 +163,15 @@ fn reports_histories_and_logs_are_served() {
     assert!(body.contains(r#"href="results.json""#));
     let (status, _, _) = get(server.addr, "/runs/default/nothing-here");
     assert_eq!(status, 404);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "DELETE /runs/default/20261127T000000Z/results.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 405"), "{response}");
 }
 
 #[test]
