@@ -14,6 +14,7 @@ mod cli;
 mod log_prefix;
 mod network;
 mod node;
+mod read_index;
 mod store;
 mod types;
 

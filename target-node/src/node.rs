@@ -15,6 +15,7 @@ use crate::{
     api,
     cli::{NodeConfig, ReadMode},
     network::{NetworkFactory, client_bound_to},
+    read_index::ReadBarrier,
     store::{self, KvView},
     types::{NodeId, Raft},
 };
@@ -24,6 +25,8 @@ pub struct Node {
     pub id: NodeId,
     pub raft: Raft,
     pub view: KvView,
+    /// Shared leadership confirmations for linearizable reads.
+    pub read_barrier: Arc<ReadBarrier>,
     pub read_mode: ReadMode,
     pub request_timeout: Duration,
     /// Client for forwarding requests to the leader, bound to our own IP.
@@ -143,6 +146,7 @@ pub async fn run(
         id: config.id,
         raft: raft.clone(),
         view,
+        read_barrier: ReadBarrier::new(raft.clone()),
         read_mode: config.read_mode,
         request_timeout: config.timing.request_timeout,
         forward_client: client_bound_to(local_ip),

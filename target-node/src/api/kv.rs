@@ -97,8 +97,7 @@ pub async fn read(
             }
         }
         ReadMode::Linearizable => {
-            let barrier =
-                tokio::time::timeout(node.request_timeout, node.raft.ensure_linearizable());
+            let barrier = tokio::time::timeout(node.request_timeout, node.read_barrier.confirm());
             match barrier.await {
                 Ok(Ok(_)) => local_read(&node, &key).await,
                 Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)))) => {
