@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use workloads::{KeySlots, Mix, RegisterWorkload, Workload};
 
 use crate::run::{
-    client::NodeClient,
+    client::{KvClient, NodeClient},
     recorder::Recorder,
     workers::{self, Shared, WorkerConfig},
 };
@@ -114,11 +114,11 @@ async fn harness_path(addr: std::net::SocketAddr, config: &BenchConfig) -> std::
     let mix = Mix::new([("read", 2), ("write", 1), ("cas", 1)]).expect("a valid mix");
     let workload = Workload::Register(RegisterWorkload::new(1, mix, KeySlots::new(8, 1000)));
     let shared = Arc::new(Shared::new(workload, recorder.clone(), config.concurrency));
-    let client = NodeClient::new(
+    let client = KvClient::Node(NodeClient::new(
         http_client(config.concurrency),
         &addr.to_string(),
         Duration::from_secs(5),
-    );
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let tasks: Vec<_> = (0..config.concurrency)

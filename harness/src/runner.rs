@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::{
     cli::RunArgs,
     exit_code,
-    plan::{self, Plan},
+    plan::{self, NetworkMode, Plan, System},
     run::{self, RunOptions},
     verdict,
 };
@@ -51,6 +51,10 @@ pub fn run_command(args: RunArgs) -> u8 {
             );
             return exit_code::HARNESS_FAILED;
         }
+        Err(e) if plan.cluster.network_mode() == NetworkMode::Namespaces => {
+            eprintln!("error: `network: namespaces` needs a private network namespace: {e}");
+            return exit_code::HARNESS_FAILED;
+        }
         Err(e) => {
             eprintln!(
                 "warning: running in the host's network namespace (the plan has no network faults): {e}"
@@ -69,6 +73,12 @@ pub fn run_command(args: RunArgs) -> u8 {
 }
 
 fn node_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
+    match plan.cluster.system {
+        System::RaftKv => {}
+        System::Etcd => return etcd_binary(args, plan),
+        // The start template names the program.
+        System::Command => return Ok(PathBuf::new()),
+    }
     if let Some(path) = args
         .node_binary
         .clone()
@@ -90,6 +100,20 @@ fn node_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
             "cannot find target-node next to harness (looked for {}); build it with \
              `cargo build --release` (both binaries), or pass --node-binary PATH",
             sibling.display()
+        ))
+    }
+}
+
+fn etcd_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
+    let path = (args.node_binary.clone())
+        .or_else(|| plan.cluster.binary.clone())
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "etcd not found at {}; install it (`apt-get install etcd-server`) or set cluster.binary",
+            path.display()
         ))
     }
 }

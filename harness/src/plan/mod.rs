@@ -12,7 +12,7 @@ mod validate;
 pub use duration::HumanDuration;
 pub use load::{DEFAULT_PLAN, PlanError, load, load_str, to_yaml};
 pub use model::{
-    CheckSpec, ClusterSpec, FaultKind, FaultSpec, FaultsSpec, FinalSpec, Plan, ShapeSpec, System,
-    TargetKind, TargetSpec, WorkloadKind, WorkloadSpec, is_node_name,
+    CheckSpec, ClusterSpec, FaultKind, FaultSpec, FaultsSpec, FinalSpec, NetworkMode, Plan,
+    ShapeSpec, System, TargetKind, TargetSpec, WorkloadKind, WorkloadSpec, is_node_name,
 };
 pub use validate::Mix;

@@ -45,19 +45,46 @@ pub struct Plan {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
-    /// `raft-kv` (our target-node).
+    /// `raft-kv` (our target-node), `etcd` (Debian's etcd-server 3.4) or
+    /// `command` (any binary that speaks docs/node-protocol.md).
     #[serde(default)]
     pub system: System,
-    /// Number of nodes, 1 to 50. Node `nI` listens on 127.0.0.(10+I).
+    /// Number of nodes, 1 to 50.
     #[serde(default = "default_nodes")]
     #[schemars(with = "usize")]
     pub nodes: Spanned<usize>,
+    /// How nodes are told apart on the network: `loopback` (each node on
+    /// its own 127.0.0.x; needs a binary that binds its outgoing
+    /// connections to that address, as target-node does) or `namespaces`
+    /// (each node in its own network namespace on a private bridge; works
+    /// for any binary). Default: `loopback` for raft-kv, `namespaces` for
+    /// the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<NetworkMode>")]
+    pub network: Option<Spanned<NetworkMode>>,
     /// Extra arguments for every node, e.g. `["--read-mode", "local"]`.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Path of the node binary; by default `target-node` next to `harness`.
+    /// Path of the node binary. Default: `target-node` next to `harness`
+    /// (raft-kv), `etcd` on the PATH (etcd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<PathBuf>,
+    /// etcd only: serve reads with etcd's serializable (local, possibly
+    /// stale) reads instead of linearizable ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<bool>")]
+    pub serializable_reads: Option<Spanned<bool>>,
+    /// command only: the command that starts node `{name}`, with
+    /// placeholders `{id}`, `{name}`, `{ip}`, `{port}`, `{data_dir}`,
+    /// `{peers}`, `{peer_urls}`, `{peers:FORMAT}` and `{peer_args:FORMAT}`
+    /// (see docs/bring-your-own.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub start: Option<Spanned<String>>,
+    /// command only: the port each node serves the protocol on (`{port}`).
+    /// Default: 7000 with `namespaces`, a free port with `loopback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 impl Default for ClusterSpec {
@@ -65,8 +92,23 @@ impl Default for ClusterSpec {
         Self {
             system: System::default(),
             nodes: default_nodes(),
+            network: None,
             args: Vec::new(),
             binary: None,
+            serializable_reads: None,
+            start: None,
+            port: None,
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// The network mode, with the system's default filled in.
+    pub fn network_mode(&self) -> NetworkMode {
+        match (&self.network, self.system) {
+            (Some(mode), _) => mode.value,
+            (None, System::RaftKv) => NetworkMode::Loopback,
+            (None, _) => NetworkMode::Namespaces,
         }
     }
 }
@@ -81,6 +123,19 @@ pub enum System {
     /// Our own Raft key-value server, `target-node`.
     #[default]
     RaftKv,
+    /// etcd 3.4 (Debian's `etcd-server`), through its v3 JSON gateway.
+    Etcd,
+    /// Any binary that speaks docs/node-protocol.md, started by `start`.
+    Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkMode {
+    /// Nodes on 127.0.0.(10+i) in the run's namespace.
+    Loopback,
+    /// Each node in its own network namespace at 10.77.0.(10+i).
+    Namespaces,
 }
 
 /// The client workload.

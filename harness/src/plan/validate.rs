@@ -9,8 +9,12 @@ use serde_saphyr::Spanned;
 
 use super::{
     load::Problem,
-    model::{FaultKind, FaultSpec, Plan, TargetKind, TargetSpec, WorkloadKind, WorkloadSpec},
+    model::{
+        FaultKind, FaultSpec, NetworkMode, Plan, System, TargetKind, TargetSpec, WorkloadKind,
+        WorkloadSpec,
+    },
 };
+use crate::run::command::Template;
 
 const MAX_NODES: usize = 50;
 
@@ -50,6 +54,7 @@ impl Mix {
 pub fn check(plan: &Plan) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     check_basics(plan, &mut problems);
+    check_cluster(plan, &mut problems);
     check_workload(&plan.workload, &mut problems);
     check_schedule(plan, &mut problems);
     if problems.is_empty() {
@@ -78,6 +83,60 @@ fn check_basics(plan: &Plan, problems: &mut Vec<Problem>) {
         problems.push(Problem::at(
             &plan.duration.referenced,
             "the duration must be positive",
+        ));
+    }
+}
+
+fn check_cluster(plan: &Plan, problems: &mut Vec<Problem>) {
+    let c = &plan.cluster;
+    match (&c.start, c.system) {
+        (None, System::Command) => problems.push(Problem::at(
+            &c.nodes.referenced,
+            "`system: command` needs a `start` command template (see docs/bring-your-own.md)",
+        )),
+        (Some(start), System::Command) => {
+            if let Err(e) = Template::parse(&start.value) {
+                // Exact for single-line plain scalars, the usual form.
+                let mut at = Problem::at(&start.referenced, format!("in `start`: {e}"));
+                at.column += e.column.saturating_sub(1) as u64;
+                problems.push(at);
+            }
+        }
+        (Some(start), _) => problems.push(Problem::at(
+            &start.referenced,
+            "`start` belongs to `system: command`",
+        )),
+        (None, _) => {}
+    }
+    if let Some(flag) = c
+        .serializable_reads
+        .as_ref()
+        .filter(|_| c.system != System::Etcd)
+    {
+        problems.push(Problem::at(
+            &flag.referenced,
+            "`serializable-reads` belongs to `system: etcd`",
+        ));
+    }
+    if c.port.is_some() && c.system != System::Command {
+        problems.push(Problem::anywhere(
+            "cluster `port` belongs to `system: command`",
+        ));
+    }
+    let partitions = plan
+        .faults
+        .pick
+        .iter()
+        .chain(&plan.faults.timeline)
+        .find(|f| matches!(f.fault.value, FaultKind::Partition | FaultKind::Loss));
+    if let Some(fault) = partitions
+        && c.system == System::Etcd
+        && c.network_mode() == NetworkMode::Loopback
+    {
+        problems.push(Problem::at(
+            &fault.fault.referenced,
+            "etcd cannot bind its outgoing connections to its node's address, so loopback rules cannot tell \
+             its nodes apart; use `network: namespaces` (the default for etcd)",
         ));
     }
 }

@@ -23,6 +23,24 @@ pub enum Completion {
     Info(String),
 }
 
+/// A client for one node of whichever system the plan runs.
+#[derive(Clone)]
+pub enum KvClient {
+    /// The node protocol (target-node, `system: command`).
+    Node(NodeClient),
+    /// etcd's v3 JSON gateway.
+    Etcd(super::etcd::EtcdClient),
+}
+
+impl KvClient {
+    pub async fn invoke(&self, op: &OpRequest) -> Completion {
+        match self {
+            KvClient::Node(client) => client.invoke(op).await,
+            KvClient::Etcd(client) => client.invoke(op).await,
+        }
+    }
+}
+
 /// A client of the node protocol (docs/node-protocol.md) for one node.
 #[derive(Clone)]
 pub struct NodeClient {

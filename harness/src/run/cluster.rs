@@ -1,34 +1,60 @@
-//! The cluster of a run: which nodes exist, how each one is started, and
-//! what the nodes say about leadership.
+//! The cluster of a run: which nodes exist, where they listen, how each is
+//! started, how clients reach them, and what they say about leadership.
 //!
-//! Node `nI` listens on 127.0.0.(10+I) (its own loopback address, so that
-//! firewall rules can name it), keeps its data in `nodes/nI/` and its
-//! output in `nodes/nI.log` under the run directory.
+//! | network | node `nI` listens on | fault rules |
+//! |---|---|---|
+//! | `loopback` | 127.0.0.(10+I), free port | one chain in the run's namespace, matching node addresses |
+//! | `namespaces` | 10.77.0.(10+I) in its own namespace, fixed port | per-node rules in each node's namespace |
+//!
+//! Every node keeps its data in `nodes/nI/` and its output in
+//! `nodes/nI.log` under the run directory. The per-node namespaces live as
+//! long as the `Cluster`, which outlives the nemesis.
 
 use std::{
     collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr, TcpListener},
+    net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
-use faults::{NodeName, process::NodeSpec};
+use faults::{
+    FaultError, NodeName,
+    net::{AnyBackend, Firewall, NodeNetworks},
+    process::NodeSpec,
+};
 use serde_json::Value;
 
-use crate::plan::Plan;
+use super::{
+    client::{KvClient, NodeClient},
+    command::{NodeVars, Template},
+    etcd::{self, EtcdClient, EtcdMember, EtcdSettings},
+};
+use crate::plan::{NetworkMode, Plan, System};
+
+/// The port of the node protocol (and etcd's client port) inside per-node
+/// namespaces, where every node has the whole port space to itself.
+const NAMESPACE_PORT: u16 = 7000;
+const ETCD_CLIENT_PORT: u16 = 2379;
+const ETCD_PEER_PORT: u16 = 2380;
+/// How long a status request may take when looking for the leader.
+const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// One node of the cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterNode {
     pub name: NodeName,
+    /// Where clients connect.
     pub addr: SocketAddr,
     pub log: PathBuf,
     pub spec: NodeSpec,
 }
 
-/// The nodes of a run, and a client to ask them about leadership.
+/// The nodes of a run, and how to ask them about leadership.
 pub struct Cluster {
     pub nodes: Vec<ClusterNode>,
+    pub system: System,
+    /// Per-node namespaces (`namespaces` mode); dropped after the nodes.
+    networks: Option<NodeNetworks>,
     http: reqwest::Client,
 }
 
@@ -39,63 +65,149 @@ pub enum ClusterError {
         ip: Ipv4Addr,
         source: std::io::Error,
     },
+    #[error("cannot set up the nodes' network: {0}")]
+    Network(#[from] FaultError),
     #[error("the cluster never agreed on a leader within {waited:?}\n{logs}")]
     NoLeader { waited: Duration, logs: String },
 }
 
+/// Where one node listens, before any command line is built.
+struct Place {
+    name: NodeName,
+    ip: Ipv4Addr,
+    port: u16,
+    /// etcd's peer port.
+    peer_port: u16,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
 impl Cluster {
-    /// Lays out the plan's nodes under `run_dir`, to run `binary`.
-    pub fn new(plan: &Plan, run_dir: &Path, binary: &Path) -> Result<Cluster, ClusterError> {
-        let count = plan.cluster.nodes.value as u32;
-        let mut addrs = BTreeMap::new();
-        for i in 1..=count {
-            let ip = faults::node::loopback_addr(i).expect("plans have at most 50 nodes");
-            addrs.insert(i, SocketAddr::from((ip, free_port(ip)?)));
+    /// Lays out the plan's nodes under `run_dir` (creating per-node
+    /// namespaces in `namespaces` mode). `binary` is the node program.
+    pub async fn create(
+        plan: &Plan,
+        run_dir: &Path,
+        binary: &Path,
+    ) -> Result<Cluster, ClusterError> {
+        let names = NodeName::cluster(plan.cluster.nodes.value as u32);
+        let networks = match plan.cluster.network_mode() {
+            NetworkMode::Loopback => None,
+            NetworkMode::Namespaces => Some(NodeNetworks::create(&names).await?),
+        };
+        let places = places(plan, run_dir, &names, networks.as_ref())?;
+        let mut nodes = Vec::new();
+        for place in &places {
+            let spec = node_spec(plan, binary, place, &places);
+            let spec = match &networks {
+                Some(networks) => networks.place(spec)?,
+                None => spec,
+            };
+            nodes.push(ClusterNode {
+                name: place.name.clone(),
+                addr: SocketAddr::from((place.ip, place.port)),
+                log: place.log.clone(),
+                spec,
+            });
         }
-        let nodes = addrs
-            .iter()
-            .map(|(&i, &addr)| {
-                let name = NodeName::numbered(i);
-                let log = run_dir.join("nodes").join(format!("{name}.log"));
-                let mut spec = NodeSpec::new(name.clone(), binary, &log)
-                    .arg("--id")
-                    .arg(i.to_string())
-                    .arg("--listen")
-                    .arg(addr.to_string())
-                    .arg("--data-dir")
-                    .arg(run_dir.join("nodes").join(name.as_str()));
-                for (peer, peer_addr) in &addrs {
-                    spec = spec.arg("--peer").arg(format!("{peer}={peer_addr}"));
-                }
-                spec = spec
-                    .args(&plan.cluster.args)
-                    .env("RUST_LOG", "info,openraft=warn");
-                ClusterNode {
-                    name,
-                    addr,
-                    log,
-                    spec,
-                }
-            })
-            .collect();
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(500))
+            .timeout(STATUS_TIMEOUT)
             .build()
             .expect("a plain HTTP client builds");
-        Ok(Cluster { nodes, http })
+        Ok(Cluster {
+            nodes,
+            system: plan.cluster.system,
+            networks,
+            http,
+        })
+    }
+
+    /// The firewall for network faults, matching the network mode.
+    pub async fn firewall(&self) -> Result<Firewall<AnyBackend>, FaultError> {
+        match &self.networks {
+            Some(networks) => Firewall::any_namespaces(networks).await,
+            None => {
+                let addrs = self
+                    .nodes
+                    .iter()
+                    .filter_map(|n| match n.addr.ip() {
+                        IpAddr::V4(ip) => Some((n.name.clone(), ip)),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect::<BTreeMap<_, _>>();
+                Firewall::any_loopback(addrs).await
+            }
+        }
     }
 
     pub fn names(&self) -> Vec<NodeName> {
         self.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
-    pub fn addr_of(&self, name: &NodeName) -> Option<SocketAddr> {
-        self.nodes.iter().find(|n| &n.name == name).map(|n| n.addr)
+    /// One client per node, sharing `http`'s connection pools.
+    pub fn clients(&self, plan: &Plan, http: &reqwest::Client, timeout: Duration) -> Vec<KvClient> {
+        let serializable = plan
+            .cluster
+            .serializable_reads
+            .as_ref()
+            .is_some_and(|s| s.value);
+        self.nodes
+            .iter()
+            .map(|n| match self.system {
+                System::Etcd => KvClient::Etcd(
+                    EtcdClient::new(http.clone(), &n.addr.to_string(), timeout)
+                        .serializable_reads(serializable),
+                ),
+                System::RaftKv | System::Command => {
+                    KvClient::Node(NodeClient::new(http.clone(), &n.addr.to_string(), timeout))
+                }
+            })
+            .collect()
     }
 
-    /// Every node's `/status`, or `None` where it did not answer. All
-    /// nodes are asked at once.
-    pub async fn statuses(&self) -> Vec<(NodeName, Option<Value>)> {
+    /// The node that leads now, if the nodes say so.
+    pub async fn leader(&self) -> Option<NodeName> {
+        match self.system {
+            System::Etcd => etcd::find_leader(&self.etcd_status_clients()).await,
+            System::RaftKv | System::Command => self.protocol_leader().await,
+        }
+    }
+
+    /// Waits until a majority of nodes follow the same leader.
+    pub async fn wait_for_leader(&self, timeout: Duration) -> Result<NodeName, ClusterError> {
+        let started = Instant::now();
+        loop {
+            let agreed = match self.system {
+                System::Etcd => etcd::find_leader(&self.etcd_status_clients()).await,
+                System::RaftKv | System::Command => self.agreed_protocol_leader().await,
+            };
+            if let Some(leader) = agreed {
+                return Ok(leader);
+            }
+            if started.elapsed() > timeout {
+                return Err(ClusterError::NoLeader {
+                    waited: timeout,
+                    logs: self.log_tails(20),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn etcd_status_clients(&self) -> Vec<(NodeName, EtcdClient)> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    EtcdClient::new(self.http.clone(), &n.addr.to_string(), STATUS_TIMEOUT),
+                )
+            })
+            .collect()
+    }
+
+    /// Every node's `/status` (node protocol), asked all at once.
+    async fn statuses(&self) -> Vec<(NodeName, Option<Value>)> {
         let asks: Vec<_> = self
             .nodes
             .iter()
@@ -116,8 +228,8 @@ impl Cluster {
         out
     }
 
-    /// The node that claims leadership in the highest term, if any.
-    pub async fn leader(&self) -> Option<NodeName> {
+    /// The node that claims leadership in the highest term.
+    async fn protocol_leader(&self) -> Option<NodeName> {
         self.statuses()
             .await
             .into_iter()
@@ -129,25 +241,8 @@ impl Cluster {
             .map(|(_, name)| name)
     }
 
-    /// Waits until a majority of nodes name the same leader and that node
-    /// says it leads.
-    pub async fn wait_for_leader(&self, timeout: Duration) -> Result<NodeName, ClusterError> {
-        let started = Instant::now();
-        loop {
-            if let Some(leader) = self.agreed_leader().await {
-                return Ok(leader);
-            }
-            if started.elapsed() > timeout {
-                return Err(ClusterError::NoLeader {
-                    waited: timeout,
-                    logs: self.log_tails(20),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn agreed_leader(&self) -> Option<NodeName> {
+    /// A leader named by a majority that also says it leads.
+    async fn agreed_protocol_leader(&self) -> Option<NodeName> {
         let statuses = self.statuses().await;
         let mut votes: BTreeMap<u64, usize> = BTreeMap::new();
         let mut leaders = BTreeMap::new();
@@ -180,6 +275,113 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+fn places(
+    plan: &Plan,
+    run_dir: &Path,
+    names: &[NodeName],
+    networks: Option<&NodeNetworks>,
+) -> Result<Vec<Place>, ClusterError> {
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (ip, port, peer_port) = match networks {
+            Some(networks) => {
+                let ip = networks.addr(name).expect("every node has a namespace");
+                let port = match plan.cluster.system {
+                    System::Etcd => ETCD_CLIENT_PORT,
+                    _ => plan.cluster.port.unwrap_or(NAMESPACE_PORT),
+                };
+                (ip, port, ETCD_PEER_PORT)
+            }
+            None => {
+                let ip =
+                    faults::node::loopback_addr(i as u32 + 1).expect("plans have at most 50 nodes");
+                let port = match plan.cluster.port {
+                    Some(port) => port,
+                    None => free_port(ip)?,
+                };
+                (ip, port, free_port(ip)?)
+            }
+        };
+        let nodes_dir = run_dir.join("nodes");
+        out.push(Place {
+            name: name.clone(),
+            ip,
+            port,
+            peer_port,
+            data_dir: nodes_dir.join(name.as_str()),
+            log: nodes_dir.join(format!("{name}.log")),
+        });
+    }
+    Ok(out)
+}
+
+/// How to start the node at `place`, by system.
+fn node_spec(plan: &Plan, binary: &Path, place: &Place, all: &[Place]) -> NodeSpec {
+    let spec = match plan.cluster.system {
+        System::RaftKv => raft_kv_spec(binary, place, all),
+        System::Etcd => {
+            let member = |p: &Place| EtcdMember {
+                name: p.name.clone(),
+                ip: IpAddr::V4(p.ip),
+                client_port: p.port,
+                peer_port: p.peer_port,
+                data_dir: p.data_dir.clone(),
+            };
+            let members: Vec<EtcdMember> = all.iter().map(member).collect();
+            let settings = EtcdSettings {
+                token: format!("harness-{}-{}", plan.name, plan.seed.unwrap_or_default()),
+                ..EtcdSettings::default()
+            };
+            etcd::member_spec(binary, &members, &member(place), &settings, &place.log)
+        }
+        System::Command => {
+            let vars = |p: &Place| NodeVars {
+                id: node_index(&p.name),
+                name: p.name.to_string(),
+                ip: IpAddr::V4(p.ip),
+                port: p.port,
+                data_dir: p.data_dir.clone(),
+            };
+            let peers: Vec<NodeVars> = all.iter().map(vars).collect();
+            let template = plan
+                .cluster
+                .start
+                .as_ref()
+                .and_then(|s| Template::parse(&s.value).ok())
+                .expect("validated command plans have a start template");
+            template.node_spec(place.name.clone(), &vars(place), &peers, &place.log)
+        }
+    };
+    spec.args(&plan.cluster.args)
+        .env("RUST_LOG", "info,openraft=warn")
+}
+
+fn raft_kv_spec(binary: &Path, place: &Place, all: &[Place]) -> NodeSpec {
+    let mut spec = NodeSpec::new(place.name.clone(), binary, &place.log)
+        .arg("--id")
+        .arg(node_index(&place.name).to_string())
+        .arg("--listen")
+        .arg(format!("{}:{}", place.ip, place.port))
+        .arg("--data-dir")
+        .arg(&place.data_dir);
+    for peer in all {
+        spec = spec.arg("--peer").arg(format!(
+            "{}={}:{}",
+            node_index(&peer.name),
+            peer.ip,
+            peer.port
+        ));
+    }
+    spec
+}
+
+/// `n3` -> 3.
+fn node_index(name: &NodeName) -> u32 {
+    name.as_str()[1..]
+        .parse()
+        .expect("nodes are named n1, n2, ...")
 }
 
 fn free_port(ip: Ipv4Addr) -> Result<u16, ClusterError> {

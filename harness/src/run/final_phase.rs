@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use workloads::{OpKind, OpRequest};
 
 use super::{
-    client::{Completion, NodeClient},
+    client::{Completion, KvClient},
     cluster::Cluster,
     recorder::Recorder,
     workers::Shared,
@@ -24,7 +24,7 @@ const FINAL_READ_ROUNDS: usize = 5;
 pub async fn final_reads(
     shared: &Shared,
     cluster: &Cluster,
-    clients: &[NodeClient],
+    clients: &[KvClient],
     recorder: &Arc<Recorder>,
 ) -> usize {
     let keys = shared.workload.lock().expect("workload lock").keys_used();

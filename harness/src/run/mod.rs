@@ -24,20 +24,20 @@ pub mod store;
 pub mod workers;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use checker::Results;
-use faults::{Nemesis, net::Firewall};
+use faults::{Nemesis, net::AnyBackend};
 use serde_json::json;
 use tokio::sync::watch;
 use workloads::{KeySlots, Mix, RegisterWorkload, SetWorkload, Workload};
 
 use self::{
-    client::NodeClient,
+    client::KvClient,
     cluster::{Cluster, ClusterError},
     recorder::{FLUSH_EVERY, Recorder},
     schedule::NemesisContext,
@@ -107,22 +107,10 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
         dir.path.display()
     );
 
-    let binary = plan
-        .cluster
-        .binary
-        .clone()
-        .unwrap_or_else(|| options.node_binary.clone());
-    let cluster = Arc::new(Cluster::new(&plan, &dir.path, &binary)?);
+    let binary = node_binary(&plan, options);
+    let cluster = Arc::new(Cluster::create(&plan, &dir.path, &binary).await?);
     let firewall = if options.isolated && needs_network(&plan) {
-        let addrs = cluster
-            .nodes
-            .iter()
-            .filter_map(|n| match n.addr.ip() {
-                std::net::IpAddr::V4(ip) => Some((n.name.clone(), ip)),
-                std::net::IpAddr::V6(_) => None,
-            })
-            .collect::<BTreeMap<_, _>>();
-        Some(Firewall::loopback(addrs).await?)
+        Some(cluster.firewall().await?)
     } else {
         None
     };
@@ -152,7 +140,7 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
 struct Driven {
     interrupted: bool,
     shared: Arc<Shared>,
-    clients: Vec<NodeClient>,
+    clients: Vec<KvClient>,
     problems: Vec<String>,
 }
 
@@ -161,7 +149,7 @@ async fn drive(
     plan: &Plan,
     seed: u64,
     cluster: &Arc<Cluster>,
-    nemesis: &Arc<tokio::sync::Mutex<Nemesis>>,
+    nemesis: &Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
     recorder: &Arc<Recorder>,
     options: &RunOptions,
 ) -> Driven {
@@ -238,7 +226,7 @@ async fn drive(
 async fn finish(
     plan: &Plan,
     cluster: &Cluster,
-    nemesis: Arc<tokio::sync::Mutex<Nemesis>>,
+    nemesis: Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
     recorder: &Arc<Recorder>,
     driven: &Driven,
 ) -> Vec<String> {
@@ -356,18 +344,22 @@ fn build_workload(plan: &Plan, seed: u64) -> Workload {
     }
 }
 
-fn node_clients(cluster: &Cluster, plan: &Plan) -> Vec<NodeClient> {
+fn node_clients(cluster: &Cluster, plan: &Plan) -> Vec<KvClient> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(plan.workload.concurrency.max(4))
         .tcp_nodelay(true)
         .build()
         .expect("a plain HTTP client builds");
-    let timeout = plan.workload.timeout.get();
-    cluster
-        .nodes
-        .iter()
-        .map(|n| NodeClient::new(http.clone(), &n.addr.to_string(), timeout))
-        .collect()
+    cluster.clients(plan, &http, plan.workload.timeout.get())
+}
+
+/// The node program: the plan's `binary`, else what the command line
+/// resolved for the plan's system.
+fn node_binary(plan: &Plan, options: &RunOptions) -> PathBuf {
+    plan.cluster
+        .binary
+        .clone()
+        .unwrap_or_else(|| options.node_binary.clone())
 }
 
 /// Flushes the history every [`FLUSH_EVERY`] until `stop`.

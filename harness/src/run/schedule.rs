@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use faults::{FaultReport, Nemesis, NodeName, PartitionShape, Target};
+use faults::{FaultReport, Nemesis, NodeName, PartitionShape, Target, net::AnyBackend};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::watch;
@@ -30,7 +30,7 @@ pub const DEFAULT_RESTART_AFTER: Duration = Duration::from_secs(2);
 
 /// What the scheduler works with.
 pub struct NemesisContext {
-    pub nemesis: Arc<tokio::sync::Mutex<Nemesis>>,
+    pub nemesis: Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
     pub cluster: Arc<Cluster>,
     pub recorder: Arc<Recorder>,
     /// Faults in force, for the progress line.

@@ -22,7 +22,7 @@ use tokio::{sync::watch, time::Instant};
 use workloads::Workload;
 
 use super::{
-    client::{Completion, NodeClient},
+    client::{Completion, KvClient},
     recorder::Recorder,
 };
 
@@ -52,7 +52,7 @@ impl Shared {
 pub struct WorkerConfig {
     pub id: usize,
     pub node: String,
-    pub client: NodeClient,
+    pub client: KvClient,
     /// Mean time between this worker's operations.
     pub interval: Duration,
     pub seed: u64,

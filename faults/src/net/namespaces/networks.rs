@@ -244,7 +244,11 @@ impl NodeNetworks {
     /// cannot delete, the run's namespace takes along when it goes.
     pub fn teardown_blocking(&mut self) -> Result<(), FaultError> {
         let mut batch = String::new();
-        for node in std::mem::take(&mut self.nodes).into_values() {
+        // Keep the namespaces open until the links are deleted: closing a
+        // node's namespace destroys its veth pair, and deleting a link
+        // that is already gone fails.
+        let nodes = std::mem::take(&mut self.nodes);
+        for node in nodes.values() {
             let _ = writeln!(batch, "link del {}", node.veth);
         }
         if std::mem::take(&mut self.bridge_made) {
@@ -254,7 +258,9 @@ impl NodeNetworks {
             return Ok(());
         }
         let inv = self.invocation(&batch, true);
-        self.runner(&self.controller).run_blocking(inv).map(drop)
+        let deleted = self.runner(&self.controller).run_blocking(inv).map(drop);
+        drop(nodes);
+        deleted
     }
 
     /// Run `batch` (`ip -batch` lines) inside `namespace`.
