@@ -8,10 +8,22 @@ use serde_json::Value;
 use crate::support::{run_plan, skipped_for_privileges, text};
 
 fn write_plan(dir: &Path, name: &str, args: &str, mix: &str, faults: &str) -> std::path::PathBuf {
+    write_plan_for(dir, name, "", args, mix, faults)
+}
+
+/// A 10 s register plan; `system` adds cluster fields (e.g. a command).
+fn write_plan_for(
+    dir: &Path,
+    name: &str,
+    system: &str,
+    args: &str,
+    mix: &str,
+    faults: &str,
+) -> std::path::PathBuf {
     let path = dir.join(format!("{name}.yaml"));
     let yaml = format!(
         "name: {name}\n\
-         cluster: {{ nodes: 3, args: [{args}] }}\n\
+         cluster: {{ nodes: 3, {system} args: [{args}] }}\n\
          workload: {{ kind: register, keys: 3, ops-per-key: 120, concurrency: 6, rate: 120, mix: {mix}, timeout: 1s }}\n\
          duration: 10s\n\
          faults:\n{faults}\n\
@@ -98,4 +110,51 @@ fn dirty_reads_under_partitions_are_invalid() {
         !stale_reads.is_empty(),
         "some counterexample names a stale read (a read whose value is not the state): {keys:?}"
     );
+}
+
+/// target-node started through `system: command` (in per-node network
+/// namespaces, the default for commands) behaves as through `raft-kv`.
+fn command_system() -> String {
+    let bin = crate::support::target_node();
+    format!(
+        "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\",",
+        bin.display()
+    )
+}
+
+#[test]
+fn command_system_gives_the_same_verdicts_as_raft_kv() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }\n    - { fault: kill, target: leader, restart-after: 1s }";
+    let correct = write_plan_for(
+        dir.path(),
+        "cmd-valid",
+        &command_system(),
+        "",
+        "{ read: 2, write: 1, cas: 1 }",
+        faults,
+    );
+    let dirty = write_plan_for(
+        dir.path(),
+        "cmd-dirty",
+        &command_system(),
+        "\"--read-mode\", \"local\"",
+        "{ read: 3, write: 1, cas: 1 }",
+        faults,
+    );
+    for (plan, expected, verdict) in [(correct, 0, "VALID"), (dirty, 1, "INVALID")] {
+        let runs = dir.path().join("runs");
+        let output = run_plan(&plan, &runs, &[]);
+        if skipped_for_privileges(&output, "command_system_gives_the_same_verdicts_as_raft_kv") {
+            return;
+        }
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{}:\n{stdout}\n{stderr}",
+            plan.display()
+        );
+        assert!(stdout.contains(&format!("verdict: {verdict}")), "{stdout}");
+    }
 }
