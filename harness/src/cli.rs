@@ -81,7 +81,8 @@ pub struct RunArgs {
     /// Directory that receives run directories.
     #[arg(long, default_value = "runs", value_name = "DIR")]
     pub runs_dir: PathBuf,
-    /// The target-node binary (default: next to this executable).
+    /// The target-node binary for `system: raft-kv` plans (default: next
+    /// to this executable). Other systems take `cluster.binary`.
     #[arg(long, value_name = "PATH")]
     pub node_binary: Option<PathBuf>,
 }

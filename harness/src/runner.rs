@@ -75,7 +75,7 @@ pub fn run_command(args: RunArgs) -> u8 {
 fn node_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
     match plan.cluster.system {
         System::RaftKv => {}
-        System::Etcd => return etcd_binary(args, plan),
+        System::Etcd => return etcd_binary(plan),
         // The start template names the program.
         System::Command => return Ok(PathBuf::new()),
     }
@@ -104,9 +104,11 @@ fn node_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
     }
 }
 
-fn etcd_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
-    let path = (args.node_binary.clone())
-        .or_else(|| plan.cluster.binary.clone())
+fn etcd_binary(plan: &Plan) -> Result<PathBuf, String> {
+    let path = plan
+        .cluster
+        .binary
+        .clone()
         .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"));
     if path.is_file() {
         Ok(path)

@@ -158,3 +158,45 @@ fn command_system_gives_the_same_verdicts_as_raft_kv() {
         assert!(stdout.contains(&format!("verdict: {verdict}")), "{stdout}");
     }
 }
+
+/// etcd, which the world trusts, must come out valid under the same kind
+/// of faults (a false alarm here is a bug in the harness or the checker).
+#[test]
+fn etcd_under_faults_is_valid() {
+    if !Path::new("/usr/bin/etcd").is_file() {
+        if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
+            panic!(
+                "etcd_under_faults_is_valid: /usr/bin/etcd is missing (apt-get install etcd-server)"
+            );
+        }
+        eprintln!(
+            "SKIPPED etcd_under_faults_is_valid: /usr/bin/etcd is missing (apt-get install etcd-server)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let faults = "  every: 2s\n  pick:\n    - { fault: kill, target: leader, restart-after: 1s }\n    - { fault: pause, target: one, for: 2s }\n    - { fault: partition, shape: isolate-leader, for: 2s }";
+    let plan = write_plan_for(
+        dir.path(),
+        "e2e-etcd",
+        "system: etcd,",
+        "",
+        "{ read: 2, write: 1, cas: 1 }",
+        faults,
+    );
+    let output = run_plan(&plan, &dir.path().join("runs"), &[]);
+    if skipped_for_privileges(&output, "etcd_under_faults_is_valid") {
+        return;
+    }
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let history = std::fs::read_to_string(dir.path().join("runs/latest/history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"start-kill\""),
+        "the schedule injected faults:\n{stderr}"
+    );
+}
