@@ -1,29 +1,35 @@
-//! Short plans against real clusters: the correct node gives `valid`;
-//! dirty reads under partitions give `invalid` with a counterexample.
+//! Short plans against real clusters: correct systems (target-node, etcd,
+//! target-node through `system: command`) give `valid`; dirty reads under
+//! partitions give `invalid` with a counterexample naming the stale read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{run_plan, skipped_for_privileges, text};
+use crate::support::{run_plan, skipped_for_privileges, target_node, text};
 
-fn write_plan(dir: &Path, name: &str, args: &str, mix: &str, faults: &str) -> std::path::PathBuf {
-    write_plan_for(dir, name, "", args, mix, faults)
-}
+const KILL_PAUSE_PARTITION: &str = "  every: 2s\n  pick:\n    - { fault: kill, target: leader, restart-after: 1s }\n    - { fault: pause, target: one, for: 2s }\n    - { fault: partition, shape: isolate-leader, for: 2s }";
+const ISOLATE_ONE: &str =
+    "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }";
+/// Every fault kind once, at fixed times.
+const FAULT_TIMELINE: &str = "  timeline:\n    - { at: 2s, fault: kill, target: leader, restart-after: 1s }\n    - { at: 4s, fault: pause, target: one, for: 2s }\n    - { at: 7s, fault: partition, shape: isolate-one, for: 2s }";
+const CORRECT_MIX: &str = "{ read: 2, write: 1, cas: 1 }";
+const READ_HEAVY_MIX: &str = "{ read: 3, write: 1, cas: 1 }";
+const DIRTY_READS: &str = "\"--read-mode\", \"local\"";
 
-/// A 10 s register plan; `system` adds cluster fields (e.g. a command).
-fn write_plan_for(
+/// A 10 s register plan; `cluster` adds cluster fields (e.g. a system).
+fn write_plan(
     dir: &Path,
     name: &str,
-    system: &str,
+    cluster: &str,
     args: &str,
     mix: &str,
     faults: &str,
-) -> std::path::PathBuf {
+) -> PathBuf {
     let path = dir.join(format!("{name}.yaml"));
     let yaml = format!(
         "name: {name}\n\
-         cluster: {{ nodes: 3, {system} args: [{args}] }}\n\
+         cluster: {{ nodes: 3, {cluster} args: [{args}] }}\n\
          workload: {{ kind: register, keys: 3, ops-per-key: 120, concurrency: 6, rate: 120, mix: {mix}, timeout: 1s }}\n\
          duration: 10s\n\
          faults:\n{faults}\n\
@@ -33,37 +39,53 @@ fn write_plan_for(
     path
 }
 
-fn results_of(runs: &Path, name: &str) -> Value {
-    let latest = runs.join("latest").join("results.json");
-    let bytes = std::fs::read(&latest).unwrap_or_else(|e| panic!("{name}: no results.json: {e}"));
-    serde_json::from_slice(&bytes).unwrap()
+/// Runs `plan` and checks its exit code and verdict line; `None` when the
+/// test skipped for lack of privileges.
+fn run_expecting(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<(String, String)> {
+    let output = run_plan(plan, runs, &[]);
+    if skipped_for_privileges(&output, test) {
+        return None;
+    }
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}:\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        plan.display()
+    );
+    let verdict = if code == 0 {
+        "verdict: VALID"
+    } else {
+        "verdict: INVALID"
+    };
+    assert!(stdout.contains(verdict), "{stdout}");
+    Some((stdout, stderr))
+}
+
+fn latest(runs: &Path, file: &str) -> String {
+    std::fs::read_to_string(runs.join("latest").join(file))
+        .unwrap_or_else(|e| panic!("no {file}: {e}"))
 }
 
 #[test]
 fn correct_node_under_faults_is_valid() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = "  every: 2s\n  pick:\n    - { fault: kill, target: leader, restart-after: 1s }\n    - { fault: pause, target: one, for: 2s }\n    - { fault: partition, shape: isolate-leader, for: 2s }";
+    let runs = dir.path().join("runs");
     let plan = write_plan(
         dir.path(),
         "e2e-valid",
         "",
-        "{ read: 2, write: 1, cas: 1 }",
-        faults,
+        "",
+        CORRECT_MIX,
+        KILL_PAUSE_PARTITION,
     );
-    let output = run_plan(&plan, &dir.path().join("runs"), &[]);
-    if skipped_for_privileges(&output, "correct_node_under_faults_is_valid") {
+    let Some((_, stderr)) = run_expecting(&plan, &runs, 0, "correct_node_under_faults_is_valid")
+    else {
         return;
-    }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    assert!(stdout.contains("verdict: VALID"), "{stdout}");
-    let results = results_of(&dir.path().join("runs"), "e2e-valid");
+    };
+    let results: Value = serde_json::from_str(&latest(&runs, "results.json")).unwrap();
     assert_eq!(results["verdict"], "valid");
-    let history = std::fs::read_to_string(dir.path().join("runs/latest/history.jsonl")).unwrap();
+    let history = latest(&runs, "history.jsonl");
     assert!(
         history.contains("\"start-"),
         "the schedule injected faults:\n{stderr}"
@@ -74,88 +96,61 @@ fn correct_node_under_faults_is_valid() {
 #[test]
 fn dirty_reads_under_partitions_are_invalid() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }";
+    let runs = dir.path().join("runs");
     let plan = write_plan(
         dir.path(),
         "e2e-dirty",
-        "\"--read-mode\", \"local\"",
-        "{ read: 3, write: 1, cas: 1 }",
-        faults,
+        "",
+        DIRTY_READS,
+        READ_HEAVY_MIX,
+        ISOLATE_ONE,
     );
-    let output = run_plan(&plan, &dir.path().join("runs"), &[]);
-    if skipped_for_privileges(&output, "dirty_reads_under_partitions_are_invalid") {
+    if run_expecting(&plan, &runs, 1, "dirty_reads_under_partitions_are_invalid").is_none() {
         return;
     }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    assert!(stdout.contains("verdict: INVALID"), "{stdout}");
-    let results = results_of(&dir.path().join("runs"), "e2e-dirty");
+    let results: Value = serde_json::from_str(&latest(&runs, "results.json")).unwrap();
     let keys = results["checkers"]["linearizable"]["details"]["keys"]
         .as_object()
         .unwrap();
-    let stale_reads: Vec<&String> = keys
-        .iter()
-        .filter(|(_, k)| k["verdict"] == "invalid")
-        .filter(|(_, k)| {
+    let stale_reads = keys
+        .values()
+        .filter(|k| k["verdict"] == "invalid")
+        .filter(|k| {
             let c = &k["counterexample"];
             c["op"]["f"] == "read" && c["op"]["output"] != c["state"]
         })
-        .map(|(key, _)| key)
-        .collect();
+        .count();
     assert!(
-        !stale_reads.is_empty(),
+        stale_reads > 0,
         "some counterexample names a stale read (a read whose value is not the state): {keys:?}"
     );
 }
 
 /// target-node started through `system: command` (in per-node network
-/// namespaces, the default for commands) behaves as through `raft-kv`.
-fn command_system() -> String {
-    let bin = crate::support::target_node();
-    format!(
-        "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\",",
-        bin.display()
-    )
-}
-
+/// namespaces, the default for commands) gives the verdicts it gives
+/// through `raft-kv`.
 #[test]
 fn command_system_gives_the_same_verdicts_as_raft_kv() {
     let dir = tempfile::tempdir().unwrap();
-    let faults = "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }\n    - { fault: kill, target: leader, restart-after: 1s }";
-    let correct = write_plan_for(
-        dir.path(),
-        "cmd-valid",
-        &command_system(),
-        "",
-        "{ read: 2, write: 1, cas: 1 }",
-        faults,
+    let command = format!(
+        "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\",",
+        target_node().display()
     );
-    let dirty = write_plan_for(
+    let faults = "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }\n    - { fault: kill, target: leader, restart-after: 1s }";
+    let correct = write_plan(dir.path(), "cmd-valid", &command, "", CORRECT_MIX, faults);
+    let dirty = write_plan(
         dir.path(),
         "cmd-dirty",
-        &command_system(),
-        "\"--read-mode\", \"local\"",
-        "{ read: 3, write: 1, cas: 1 }",
+        &command,
+        DIRTY_READS,
+        READ_HEAVY_MIX,
         faults,
     );
-    for (plan, expected, verdict) in [(correct, 0, "VALID"), (dirty, 1, "INVALID")] {
-        let runs = dir.path().join("runs");
-        let output = run_plan(&plan, &runs, &[]);
-        if skipped_for_privileges(&output, "command_system_gives_the_same_verdicts_as_raft_kv") {
+    for (plan, code) in [(correct, 0), (dirty, 1)] {
+        let test = "command_system_gives_the_same_verdicts_as_raft_kv";
+        if run_expecting(&plan, &dir.path().join("runs"), code, test).is_none() {
             return;
         }
-        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-        assert_eq!(
-            output.status.code(),
-            Some(expected),
-            "{}:\n{stdout}\n{stderr}",
-            plan.display()
-        );
-        assert!(stdout.contains(&format!("verdict: {verdict}")), "{stdout}");
     }
 }
 
@@ -163,40 +158,30 @@ fn command_system_gives_the_same_verdicts_as_raft_kv() {
 /// of faults (a false alarm here is a bug in the harness or the checker).
 #[test]
 fn etcd_under_faults_is_valid() {
+    let test = "etcd_under_faults_is_valid";
     if !Path::new("/usr/bin/etcd").is_file() {
+        let reason = "/usr/bin/etcd is missing (apt-get install etcd-server)";
         if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-            panic!(
-                "etcd_under_faults_is_valid: /usr/bin/etcd is missing (apt-get install etcd-server)"
-            );
+            panic!("{test}: {reason}");
         }
-        eprintln!(
-            "SKIPPED etcd_under_faults_is_valid: /usr/bin/etcd is missing (apt-get install etcd-server)"
-        );
+        eprintln!("SKIPPED {test}: {reason}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let faults = "  every: 2s\n  pick:\n    - { fault: kill, target: leader, restart-after: 1s }\n    - { fault: pause, target: one, for: 2s }\n    - { fault: partition, shape: isolate-leader, for: 2s }";
-    let plan = write_plan_for(
+    let runs = dir.path().join("runs");
+    let plan = write_plan(
         dir.path(),
         "e2e-etcd",
         "system: etcd,",
         "",
-        "{ read: 2, write: 1, cas: 1 }",
-        faults,
+        CORRECT_MIX,
+        FAULT_TIMELINE,
     );
-    let output = run_plan(&plan, &dir.path().join("runs"), &[]);
-    if skipped_for_privileges(&output, "etcd_under_faults_is_valid") {
+    let Some((_, stderr)) = run_expecting(&plan, &runs, 0, test) else {
         return;
+    };
+    let history = latest(&runs, "history.jsonl");
+    for fault in ["start-kill", "start-pause", "start-partition"] {
+        assert!(history.contains(fault), "{fault} was injected:\n{stderr}");
     }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let history = std::fs::read_to_string(dir.path().join("runs/latest/history.jsonl")).unwrap();
-    assert!(
-        history.contains("\"start-kill\""),
-        "the schedule injected faults:\n{stderr}"
-    );
 }
