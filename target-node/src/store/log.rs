@@ -15,7 +15,10 @@ use openraft::{
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::codec::{decode, encode, io_err};
+use super::{
+    Sync,
+    codec::{decode, encode, io_err},
+};
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
@@ -49,7 +52,7 @@ impl LogStore {
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        super::commit(&self.db, f).map_err(io_err(subject, ErrorVerb::Write))
+        super::commit(&self.db, Sync::Now, f).map_err(io_err(subject, ErrorVerb::Write))
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(
@@ -73,12 +76,14 @@ impl LogStore {
         key: &str,
         value: &T,
         subject: ErrorSubject<u64>,
+        sync: Sync,
     ) -> Result<(), StorageError> {
         let bytes = encode(value);
-        self.write(subject, |txn| {
+        super::commit(&self.db, sync, |txn| {
             txn.open_table(META)?.insert(key, bytes.as_slice())?;
             Ok(())
         })
+        .map_err(io_err(subject, ErrorVerb::Write))
     }
 
     fn last_entry(&self) -> Result<Option<Entry>, StorageError> {
@@ -139,15 +144,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     /// The vote is fsynced before this returns: a node that forgets its vote
     /// after a crash could vote twice in one term.
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.put_meta(VOTE, vote, ErrorSubject::Vote)
+        self.put_meta(VOTE, vote, ErrorSubject::Vote, Sync::Now)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
         self.read_meta(VOTE, ErrorSubject::Vote)
     }
 
+    /// Not synced: the committed index only tells a restarted node how far
+    /// it may re-apply the log before it hears from the leader. An older
+    /// value after a crash re-applies less, and the next synced commit (an
+    /// append or a vote) makes it durable anyway.
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(COMMITTED, &committed, ErrorSubject::Store)
+        self.put_meta(COMMITTED, &committed, ErrorSubject::Store, Sync::Later)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

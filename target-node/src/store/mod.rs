@@ -5,9 +5,12 @@
 //! openraft's log writes and its state-machine applies, which it issues from
 //! different tasks, never wait on each other's write lock or fsync.
 //!
-//! Every write transaction commits with redb's default `Durability::Immediate`,
-//! so a commit returns only after fsync. That is what lets this store honour
-//! openraft's correctness duties (see each trait method's `# Correctness`).
+//! The log's writes (entries, vote, truncation, purge) commit with fsync
+//! (redb's `Durability::Immediate`) before openraft is told they happened;
+//! that is what openraft's correctness duties require (see each trait
+//! method's `# Correctness`). State-machine applies commit atomically but
+//! are synced only every few batches and with every snapshot: they can be
+//! re-derived from the synced log (see `state_machine::SYNC_EVERY`).
 
 mod codec;
 mod log;
@@ -27,14 +30,28 @@ pub fn open(data_dir: &Path) -> Result<(LogStore, StateMachineStore), StorageErr
     Ok((log, state))
 }
 
-/// Runs `f` in one write transaction of `db` and commits it durably
-/// (fsync) before returning.
-fn commit<F>(db: &redb::Database, f: F) -> Result<(), redb::Error>
+/// Whether a commit must reach the disk before it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sync {
+    /// fsync before returning (redb's `Durability::Immediate`).
+    Now,
+    /// Atomic, but on disk only once a later `Now` commit of the same
+    /// database returns; a crash before that rolls the database back to
+    /// the last synced commit, whole.
+    Later,
+}
+
+/// Runs `f` in one write transaction of `db` and commits it.
+fn commit<F>(db: &redb::Database, sync: Sync, f: F) -> Result<(), redb::Error>
 where
     F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
 {
     blocking(|| {
-        let txn = db.begin_write()?;
+        let mut txn = db.begin_write()?;
+        if sync == Sync::Later {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| redb::Error::Io(std::io::Error::other(e.to_string())))?;
+        }
         f(&txn)?;
         txn.commit()?;
         Ok(())

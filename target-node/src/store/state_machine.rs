@@ -6,11 +6,21 @@
 //!   one transaction per `apply` batch, so after any crash the state machine
 //!   is exactly the result of applying the log up to `last_applied`.
 //! - The in-memory [`KvView`] is updated only after that transaction
-//!   commits: a read never observes a state that a crash could undo.
+//!   commits. A crash may roll back unsynced applies, but only to a state
+//!   the node re-applies from its synced log before serving a linearizable
+//!   read, so a read never observes a state the log does not produce.
 //! - The current snapshot (meta and data) is stored in the same database,
 //!   so `get_current_snapshot` survives restarts and the log can be purged.
 
-use std::{collections::BTreeMap, io::Cursor, path::Path, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    io::Cursor,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+};
 
 use openraft::{
     EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, SnapshotMeta as RaftSnapshotMeta,
@@ -21,7 +31,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
-use super::codec::{decode, encode, io_err};
+use super::{
+    Sync,
+    codec::{decode, encode, io_err},
+};
 use crate::types::{
     Command, Entry, LogId, Outcome, Snapshot, SnapshotMeta, StorageError, StoredMembership,
     TypeConfig,
@@ -31,6 +44,17 @@ const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const LAST_APPLIED: &str = "last_applied";
+
+/// Every this many apply batches, one is synced, which bounds how much a
+/// restarted node re-applies and lets redb reuse the pages of older
+/// versions.
+///
+/// # Correctness
+/// Unsynced applies are safe because openraft only purges log entries that
+/// a snapshot covers, and storing a snapshot is a synced commit of this
+/// same database, which makes every earlier apply durable with it. So after
+/// a crash the state machine is never behind the purged part of the log.
+const SYNC_EVERY: u32 = 64;
 const MEMBERSHIP: &str = "membership";
 const SNAPSHOT_META: &str = "snapshot_meta";
 const SNAPSHOT_DATA: &str = "snapshot_data";
@@ -79,6 +103,8 @@ struct SnapshotBody {
 pub struct StateMachineStore {
     db: Arc<Database>,
     view: KvView,
+    /// Apply batches since the last synced commit.
+    unsynced: Arc<AtomicU32>,
 }
 
 impl StateMachineStore {
@@ -88,6 +114,7 @@ impl StateMachineStore {
         let store = Self {
             db: Arc::new(db),
             view: KvView::default(),
+            unsynced: Arc::default(),
         };
         store.write(|txn| {
             txn.open_table(KV)?;
@@ -108,11 +135,23 @@ impl StateMachineStore {
         self.view.clone()
     }
 
+    /// Commits durably (fsync).
     fn write<F>(&self, f: F) -> Result<(), StorageError>
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        super::commit(&self.db, f).map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
+        self.write_synced(Sync::Now, f)
+    }
+
+    fn write_synced<F>(&self, sync: Sync, f: F) -> Result<(), StorageError>
+    where
+        F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    {
+        if sync == Sync::Now {
+            self.unsynced.store(0, Ordering::Relaxed);
+        }
+        super::commit(&self.db, sync, f)
+            .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
     }
 
     /// Reads the applied state from disk (at startup).
@@ -253,7 +292,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             changed.iter().map(|(k, v)| (k, encode(v))).collect();
         let applied_bytes = encode(&last_applied);
         let membership_bytes = encode(&membership);
-        self.write(|txn| {
+        // Applies need not wait for the disk: the log they come from is
+        // synced, and a restarted node re-applies it from the last synced
+        // `last_applied` (see SYNC_EVERY for why that log is still there).
+        let sync = if self.unsynced.fetch_add(1, Ordering::Relaxed) + 1 >= SYNC_EVERY {
+            Sync::Now
+        } else {
+            Sync::Later
+        };
+        self.write_synced(sync, |txn| {
             let mut kv = txn.open_table(KV)?;
             for (key, bytes) in &encoded {
                 kv.insert(key.as_str(), bytes.as_slice())?;
