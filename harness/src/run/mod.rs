@@ -81,6 +81,8 @@ pub enum RunError {
     Cluster(#[from] ClusterError),
     #[error("fault injection failed: {0}")]
     Fault(#[from] faults::FaultError),
+    #[error("{exit} while the cluster was starting\n{logs}")]
+    NodeDied { exit: String, logs: String },
     #[error("cannot read back the recorded history: {0}")]
     History(#[from] checker::HistoryError),
 }
@@ -119,7 +121,14 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
         nemesis.start_node(node.spec.clone()).await?;
     }
     let nemesis = Arc::new(tokio::sync::Mutex::new(nemesis));
-    let leader = cluster.wait_for_leader(STARTUP_TIMEOUT).await?;
+    // A node that dies while the cluster forms (a bad flag, a port in use)
+    // ends the wait at once, instead of after the timeout.
+    let leader = tokio::select! {
+        leader = cluster.wait_for_leader(STARTUP_TIMEOUT) => leader?,
+        exit = first_unexpected_exit(&nemesis) => {
+            return Err(RunError::NodeDied { exit, logs: cluster.log_tails(20) });
+        }
+    };
     eprintln!("cluster of {} up, leader {leader}", cluster.nodes.len());
 
     let recorder = Arc::new(Recorder::create(&dir.history())?);
@@ -360,6 +369,16 @@ fn node_binary(plan: &Plan, options: &RunOptions) -> PathBuf {
         .binary
         .clone()
         .unwrap_or_else(|| options.node_binary.clone())
+}
+
+/// Resolves with the first node exit the harness did not cause.
+async fn first_unexpected_exit(nemesis: &tokio::sync::Mutex<Nemesis<AnyBackend>>) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some(exit) = nemesis.lock().await.unexpected_exits().first() {
+            return exit.to_string();
+        }
+    }
 }
 
 /// Flushes the history every [`FLUSH_EVERY`] until `stop`.

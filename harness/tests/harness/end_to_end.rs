@@ -185,3 +185,31 @@ fn etcd_under_faults_is_valid() {
         assert!(history.contains(fault), "{fault} was injected:\n{stderr}");
     }
 }
+
+/// A node that cannot start fails the run at once, with its log.
+#[test]
+fn node_that_dies_at_startup_fails_the_run_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("bad-flag.yaml");
+    std::fs::write(
+        &plan,
+        "name: bad-flag\ncluster: { args: [\"--no-such-flag\"] }\nworkload: { kind: register }\nduration: 5s\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = run_plan(&plan, &dir.path().join("runs"), &[]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("while the cluster was starting"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unexpected argument '--no-such-flag'"),
+        "the node's log tail:\n{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "did not wait for the 30 s startup timeout"
+    );
+}
