@@ -136,15 +136,22 @@ fn command_system_gives_the_same_verdicts_as_raft_kv() {
         "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\",",
         target_node().display()
     );
-    let faults = "  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }\n    - { fault: kill, target: leader, restart-after: 1s }";
-    let correct = write_plan(dir.path(), "cmd-valid", &command, "", CORRECT_MIX, faults);
+    // The same two plans as the raft-kv tests above, through `command`.
+    let correct = write_plan(
+        dir.path(),
+        "cmd-valid",
+        &command,
+        "",
+        CORRECT_MIX,
+        KILL_PAUSE_PARTITION,
+    );
     let dirty = write_plan(
         dir.path(),
         "cmd-dirty",
         &command,
         DIRTY_READS,
         READ_HEAVY_MIX,
-        faults,
+        ISOLATE_ONE,
     );
     for (plan, code) in [(correct, 0), (dirty, 1)] {
         let test = "command_system_gives_the_same_verdicts_as_raft_kv";
