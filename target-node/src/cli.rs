@@ -49,11 +49,15 @@ pub struct Args {
     pub heartbeat_ms: u64,
 
     /// Lower bound of the randomized election timeout, in milliseconds.
-    #[arg(long, default_value_t = 500, value_name = "MS")]
+    /// openraft 0.9 also honours a leader lease equal to the upper bound,
+    /// so a follower that lost its leader campaigns after lease + timeout
+    /// (0.9 to 1.2 s with the defaults).
+    #[arg(long, default_value_t = 300, value_name = "MS")]
     pub election_timeout_min_ms: u64,
 
-    /// Upper bound of the randomized election timeout, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    /// Upper bound of the randomized election timeout, in milliseconds
+    /// (also the leader lease; see above).
+    #[arg(long, default_value_t = 600, value_name = "MS")]
     pub election_timeout_max_ms: u64,
 
     /// Build a snapshot (and purge the log) after this many applied entries.
