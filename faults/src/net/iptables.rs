@@ -196,28 +196,32 @@ impl Iptables {
         }
     }
 
+    /// The command for `inv`, after checking isolation; spawn it on this
+    /// thread with no `.await` in between, so the check holds for the child.
+    fn command(&self, inv: &Invocation) -> Result<StdCommand, FaultError> {
+        self.ensure_isolated()?;
+        let mut cmd = StdCommand::new(&inv.program);
+        if let Some(ns) = self.netns.clone() {
+            // SAFETY: setns is async-signal-safe and allocates nothing;
+            // the closure owns a clone of the descriptor.
+            unsafe { cmd.pre_exec(move || ns.enter_in_child()) };
+        }
+        cmd.args(&inv.args)
+            .stdin(if inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Ok(cmd)
+    }
+
     pub(crate) async fn run(&self, inv: Invocation) -> Result<String, FaultError> {
-        let mut child = {
-            // Check and spawn on this thread, with no await in between.
-            self.ensure_isolated()?;
-            let mut cmd = Command::new(&inv.program);
-            if let Some(ns) = self.netns.clone() {
-                // SAFETY: setns is async-signal-safe and allocates nothing;
-                // the closure owns a clone of the descriptor.
-                unsafe { cmd.pre_exec(move || ns.enter_in_child()) };
-            }
-            cmd.args(&inv.args)
-                .stdin(if inv.stdin.is_some() {
-                    Stdio::piped()
-                } else {
-                    Stdio::null()
-                })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| spawn_error(&inv, e))?
-        };
+        let mut child = Command::from(self.command(&inv)?)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| spawn_error(&inv, e))?;
         tracing::debug!(command = %inv.describe(), "iptables");
         let work = async {
             if let (Some(input), Some(mut stdin)) = (&inv.stdin, child.stdin.take()) {
@@ -241,24 +245,10 @@ impl Iptables {
     }
 
     pub(crate) fn run_blocking(&self, inv: Invocation) -> Result<String, FaultError> {
-        let mut child = {
-            self.ensure_isolated()?;
-            let mut cmd = StdCommand::new(&inv.program);
-            if let Some(ns) = self.netns.clone() {
-                // SAFETY: as in `run`.
-                unsafe { cmd.pre_exec(move || ns.enter_in_child()) };
-            }
-            cmd.args(&inv.args)
-                .stdin(if inv.stdin.is_some() {
-                    Stdio::piped()
-                } else {
-                    Stdio::null()
-                })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| spawn_error(&inv, e))?
-        };
+        let mut child = self
+            .command(&inv)?
+            .spawn()
+            .map_err(|e| spawn_error(&inv, e))?;
         if let (Some(input), Some(mut stdin)) = (&inv.stdin, child.stdin.take()) {
             stdin
                 .write_all(input.as_bytes())
