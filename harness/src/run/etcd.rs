@@ -394,50 +394,17 @@ pub fn classify_grpc(code: Option<i64>, http_status: u16) -> bool {
 }
 
 /// Base64 (standard alphabet, padded), as the gateway encodes `bytes`.
-///
-/// (harness/Cargo.toml does not depend on the `base64` crate yet; this is
-/// the 30 lines it would replace.)
 mod b64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use base64::{Engine, engine::general_purpose::STANDARD};
 
     pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
+        STANDARD.encode(bytes)
     }
 
     pub fn decode(text: &str) -> Result<Vec<u8>, String> {
-        let text = text.trim_end_matches('=');
-        let mut out = Vec::with_capacity(text.len() * 3 / 4);
-        let (mut acc, mut bits) = (0u32, 0u32);
-        for (i, c) in text.bytes().enumerate() {
-            let v = ALPHABET
-                .iter()
-                .position(|&a| a == c)
-                .ok_or_else(|| format!("invalid base64 byte {c:#04x} at {i}"))?;
-            acc = (acc << 6) | v as u32;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-                acc &= (1 << bits) - 1;
-            }
-        }
-        Ok(out)
+        STANDARD
+            .decode(text)
+            .map_err(|e| format!("invalid base64: {e}"))
     }
 }
 
