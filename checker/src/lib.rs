@@ -10,12 +10,15 @@
 //!   the list (set) workload;
 //! - [`stats`]: counts, latency percentiles, availability, fault windows and
 //!   recovery times;
+//! - [`checker`]: the seam: the [`Checker`] and [`Report`] traits, and
+//!   [`Checked`], the typed results of a check;
 //! - [`results`]: verdicts that compose and `results.json`;
 //! - [`generate`]: deterministic generators of concurrent histories for tests and
 //!   benchmarks.
 //!
 //! The format is documented in `docs/history-format.md`.
 
+pub mod checker;
 pub mod generate;
 pub mod history;
 pub mod linearizable;
@@ -24,11 +27,14 @@ pub mod set;
 pub mod spec;
 pub mod stats;
 
+pub use checker::{CheckSettings, Checked, Checker, Report};
 pub use history::{
     EdnOptions, Event, EventKind, History, HistoryError, Independent, Location, Op, Outcome,
     Problem, Process, Warning, read_edn, read_edn_from, read_edn_with, read_jsonl, read_jsonl_from,
 };
-pub use linearizable::{Counterexample, KeyResult, LinOptions, LinearizabilityReport, Model};
+pub use linearizable::{
+    Counterexample, KeyResult, LinOptions, Linearizable, LinearizabilityReport, Model,
+};
 pub use results::{CheckerResult, Results, Verdict};
-pub use set::SetReport;
-pub use stats::Stats;
+pub use set::{SetChecker, SetReport};
+pub use stats::{Stats, StatsChecker};

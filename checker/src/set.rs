@@ -16,15 +16,80 @@
 //! Invariants: findings are sorted (keys in `BTreeMap` order, elements by
 //! their JSON text), so reports are deterministic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    any::Any,
+    collections::{BTreeMap, BTreeSet},
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
+    checker::{Checker, Report, to_json},
     history::{History, Outcome},
     results::Verdict,
 };
+
+/// The checker's name in `results.json`.
+pub const NAME: &str = "set";
+
+/// Lost, unexpected, duplicated and stale elements of the set workload.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetChecker;
+
+impl Checker for SetChecker {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn check(&self, history: &History) -> Box<dyn Report> {
+        Box::new(check(history))
+    }
+}
+
+impl Report for SetReport {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+
+    fn summary(&self) -> String {
+        let mut s = format!(
+            "{} acknowledged of {} appends",
+            self.acknowledged, self.attempted
+        );
+        for (count, what) in [
+            (self.lost.len(), "lost"),
+            (self.unexpected.len(), "unexpected"),
+            (self.duplicated.len(), "duplicated"),
+            (self.stale_final_reads.len(), "stale final reads"),
+            (self.recovered.len(), "recovered"),
+        ] {
+            if count > 0 {
+                s += &format!(", {count} {what}");
+            }
+        }
+        for reason in &self.reasons {
+            s += &format!("; {reason}");
+        }
+        s
+    }
+
+    fn example(&self) -> Option<String> {
+        let lost = self.lost.first()?;
+        Some(format!(
+            "key {}: element {} was acknowledged and is missing from every final read",
+            lost.key, lost.element
+        ))
+    }
+
+    fn to_json(&self) -> Value {
+        to_json(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// What the set checker found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -34,15 +34,24 @@ impl Mix {
         let mut choices = Vec::new();
         for (name, weight) in weights {
             let kind = OpKind::parse(name).ok_or_else(|| MixError::UnknownOp(name.to_owned()))?;
-            if weight > 0 {
-                choices.push((kind, weight));
-            }
+            choices.push((kind, weight));
         }
+        Mix::from_kinds(choices)
+    }
+
+    /// Builds a mix from `(kind, weight)` pairs; zero weights are dropped.
+    pub fn from_kinds(weights: impl IntoIterator<Item = (OpKind, u32)>) -> Result<Mix, MixError> {
+        let choices: Vec<(OpKind, u32)> = weights.into_iter().filter(|(_, w)| *w > 0).collect();
         let total = choices.iter().map(|(_, w)| w).sum();
         if total == 0 {
             return Err(MixError::Empty);
         }
         Ok(Mix { choices, total })
+    }
+
+    /// The kinds with a positive weight.
+    pub fn kinds(&self) -> impl Iterator<Item = OpKind> + '_ {
+        self.choices.iter().map(|(k, _)| *k)
     }
 
     pub fn pick(&self, rng: &mut impl Rng) -> OpKind {

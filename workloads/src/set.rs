@@ -3,20 +3,66 @@
 
 use std::collections::BTreeMap;
 
+use checker::{CheckSettings, Checker, SetChecker, StatsChecker};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::{KeySlots, Mix, OpKind, OpRequest, keys::key_name};
+use crate::{
+    FinalReads, Generator, GeneratorParams, KeySlots, Mix, OpKind, OpRequest, Workload,
+    keys::key_name,
+};
 
-pub struct SetWorkload {
+/// `kind: set`.
+pub struct Set;
+
+impl Workload for Set {
+    fn name(&self) -> &'static str {
+        "set"
+    }
+
+    fn ops(&self) -> &'static [OpKind] {
+        &[OpKind::Append, OpKind::Read]
+    }
+
+    fn default_mix(&self) -> &'static [(OpKind, u32)] {
+        &[(OpKind::Append, 10), (OpKind::Read, 1)]
+    }
+
+    fn check_mix(&self, mix: &Mix) -> Result<(), String> {
+        if mix.contains(OpKind::Append) {
+            Ok(())
+        } else {
+            Err("the set workload needs `append` in its mix".into())
+        }
+    }
+
+    fn final_reads(&self) -> FinalReads {
+        FinalReads::Always
+    }
+
+    fn checkers(&self, _settings: &CheckSettings) -> Vec<Box<dyn Checker>> {
+        vec![Box::new(SetChecker), Box::new(StatsChecker)]
+    }
+
+    fn generator(&self, params: GeneratorParams) -> Box<dyn Generator> {
+        Box::new(SetGenerator::new(
+            params.seed,
+            params.mix,
+            KeySlots::new(params.keys, params.ops_per_key),
+        ))
+    }
+}
+
+/// The set workload's op stream.
+pub struct SetGenerator {
     rng: ChaCha8Rng,
     mix: Mix,
-    pub(crate) keys: KeySlots,
+    keys: KeySlots,
     next_element: BTreeMap<u64, u64>,
 }
 
-impl SetWorkload {
+impl SetGenerator {
     pub fn new(seed: u64, mix: Mix, keys: KeySlots) -> Self {
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -25,8 +71,10 @@ impl SetWorkload {
             next_element: BTreeMap::new(),
         }
     }
+}
 
-    pub fn next_op(&mut self) -> OpRequest {
+impl Generator for SetGenerator {
+    fn next_op(&mut self) -> OpRequest {
         let id = self.keys.take(&mut self.rng);
         match self.mix.pick(&mut self.rng) {
             OpKind::Read => OpRequest {
@@ -45,6 +93,10 @@ impl SetWorkload {
             }
         }
     }
+
+    fn keys_used(&self) -> Vec<String> {
+        self.keys.used()
+    }
 }
 
 #[cfg(test)]
@@ -54,7 +106,7 @@ mod tests {
     #[test]
     fn appends_are_unique_per_key() {
         let mix = Mix::new([("append", 5), ("read", 1)]).unwrap();
-        let mut w = SetWorkload::new(1, mix, KeySlots::new(3, 40));
+        let mut w = SetGenerator::new(1, mix, KeySlots::new(3, 40));
         let mut seen = std::collections::BTreeSet::new();
         let mut reads = 0;
         for _ in 0..600 {

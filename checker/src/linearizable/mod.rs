@@ -14,6 +14,7 @@
 pub mod bitset;
 mod cache;
 pub mod check;
+mod checker;
 pub mod options;
 pub mod prepare;
 pub mod report;
@@ -21,6 +22,7 @@ pub mod stateright_model;
 pub mod wgl;
 
 pub use check::{check, check_key};
+pub use checker::{Linearizable, NAME};
 pub use options::{LinOptions, Model};
 pub use report::{Counterexample, KeyResult, LinearizabilityReport, OpRef};
 pub use wgl::{SearchOp, SearchResult, search};

@@ -45,10 +45,12 @@ pub struct Plan {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
-    /// `raft-kv` (our target-node), `etcd` (Debian's etcd-server 3.4) or
-    /// `command` (any binary that speaks docs/node-protocol.md).
-    #[serde(default)]
-    pub system: System,
+    /// The system under test: `raft-kv` (our target-node, the default),
+    /// `etcd` (Debian's etcd-server 3.4) or `command` (any binary that
+    /// speaks docs/node-protocol.md). `harness validate` lists them.
+    #[serde(default = "default_system")]
+    #[schemars(with = "String")]
+    pub system: Spanned<String>,
     /// Number of nodes, 1 to 50.
     #[serde(default = "default_nodes")]
     #[schemars(with = "usize")]
@@ -57,8 +59,8 @@ pub struct ClusterSpec {
     /// its own 127.0.0.x; needs a binary that binds its outgoing
     /// connections to that address, as target-node does) or `namespaces`
     /// (each node in its own network namespace on a private bridge; works
-    /// for any binary). Default: `loopback` for raft-kv, `namespaces` for
-    /// the others.
+    /// for any binary). Default: the system's (`loopback` for raft-kv,
+    /// `namespaces` for the others).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<NetworkMode>")]
     pub network: Option<Spanned<NetworkMode>>,
@@ -68,7 +70,8 @@ pub struct ClusterSpec {
     /// Path of the node binary. Default: `target-node` next to `harness`
     /// (raft-kv), `etcd` on the PATH (etcd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub binary: Option<PathBuf>,
+    #[schemars(with = "Option<PathBuf>")]
+    pub binary: Option<Spanned<PathBuf>>,
     /// etcd only: serve reads with etcd's serializable (local, possibly
     /// stale) reads instead of linearizable ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,13 +87,37 @@ pub struct ClusterSpec {
     /// command only: the port each node serves the protocol on (`{port}`).
     /// Default: 7000 with `namespaces`, a free port with `loopback`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
+    #[schemars(with = "Option<u16>")]
+    pub port: Option<Spanned<u16>>,
+    /// command only: extra environment variables of every node; values
+    /// may use the `start` placeholders (e.g. `{secret}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub env: Option<Spanned<BTreeMap<String, String>>>,
+    /// command only: how the harness learns which node leads: `status`
+    /// (the `role` and `leader` fields of `/status`, the default) or `none`
+    /// (a leaderless or primary-backup system: the run starts once a
+    /// majority answers `/health`, and `target: leader` / `isolate-leader`
+    /// are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<LeaderDiscovery>")]
+    pub leader: Option<Spanned<LeaderDiscovery>>,
+}
+
+/// How a `command` system's leader is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeaderDiscovery {
+    /// From `/status`: `role: leader` and `leader: <id>`.
+    Status,
+    /// The system names no leader.
+    None,
 }
 
 impl Default for ClusterSpec {
     fn default() -> Self {
         Self {
-            system: System::default(),
+            system: default_system(),
             nodes: default_nodes(),
             network: None,
             args: Vec::new(),
@@ -98,35 +125,42 @@ impl Default for ClusterSpec {
             serializable_reads: None,
             start: None,
             port: None,
+            env: None,
+            leader: None,
         }
     }
 }
 
 impl ClusterSpec {
-    /// The network mode, with the system's default filled in.
-    pub fn network_mode(&self) -> NetworkMode {
-        match (&self.network, self.system) {
-            (Some(mode), _) => mode.value,
-            (None, System::RaftKv) => NetworkMode::Loopback,
-            (None, _) => NetworkMode::Namespaces,
+    /// The system-specific fields the plan sets, by their name in plans,
+    /// with where each is. Systems say which of these they take.
+    pub fn fields(&self) -> Vec<(&'static str, &Location)> {
+        fn at<T>(field: &Option<Spanned<T>>) -> Option<&Location> {
+            field.as_ref().map(|f| &f.referenced)
         }
+        [
+            ("binary", at(&self.binary)),
+            ("serializable-reads", at(&self.serializable_reads)),
+            ("start", at(&self.start)),
+            ("port", at(&self.port)),
+            ("env", at(&self.env)),
+            ("leader", at(&self.leader)),
+        ]
+        .into_iter()
+        .filter_map(|(name, location)| Some((name, location?)))
+        .collect()
     }
 }
 
-fn default_nodes() -> Spanned<usize> {
-    Spanned::new(3, Location::UNKNOWN, Location::UNKNOWN)
+/// The system when a plan names none.
+pub const DEFAULT_SYSTEM: &str = "raft-kv";
+
+fn default_system() -> Spanned<String> {
+    unplaced(DEFAULT_SYSTEM.to_owned())
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum System {
-    /// Our own Raft key-value server, `target-node`.
-    #[default]
-    RaftKv,
-    /// etcd 3.4 (Debian's `etcd-server`), through its v3 JSON gateway.
-    Etcd,
-    /// Any binary that speaks docs/node-protocol.md, started by `start`.
-    Command,
+fn default_nodes() -> Spanned<usize> {
+    unplaced(3)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -143,22 +177,28 @@ pub enum NetworkMode {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadSpec {
     /// `register` (read/write/cas, checked for linearizability) or `set`
-    /// (unique appends, checked for lost writes).
-    pub kind: WorkloadKind,
+    /// (unique appends, checked for lost writes). `harness validate` lists
+    /// them.
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
     /// Keys in use at once; each key is retired after `ops-per-key`
     /// operations and a fresh key takes its place.
     #[serde(default = "default_keys")]
-    pub keys: usize,
+    #[schemars(with = "usize")]
+    pub keys: Spanned<usize>,
     /// Operations per key before it is retired; keeps each key's history
     /// small enough to check, as Jepsen's independent keys do.
     #[serde(default = "default_ops_per_key")]
-    pub ops_per_key: usize,
+    #[schemars(with = "usize")]
+    pub ops_per_key: Spanned<usize>,
     /// Concurrent clients; client `i` talks to node `i mod nodes`.
     #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
+    #[schemars(with = "usize")]
+    pub concurrency: Spanned<usize>,
     /// Total operations per second across all clients.
     #[serde(default = "default_rate")]
-    pub rate: f64,
+    #[schemars(with = "f64")]
+    pub rate: Spanned<f64>,
     /// Relative weights of the operations, e.g. `{read: 2, write: 1, cas: 1}`
     /// (register) or `{append: 9, read: 1}` (set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,30 +207,29 @@ pub struct WorkloadSpec {
     /// How long a client waits for one operation before recording it as
     /// indeterminate (`info`).
     #[serde(default = "default_op_timeout")]
-    pub timeout: HumanDuration,
+    #[schemars(with = "HumanDuration")]
+    pub timeout: Spanned<HumanDuration>,
 }
 
-fn default_keys() -> usize {
-    4
-}
-fn default_ops_per_key() -> usize {
-    200
-}
-fn default_concurrency() -> usize {
-    6
-}
-fn default_rate() -> f64 {
-    200.0
-}
-fn default_op_timeout() -> HumanDuration {
-    HumanDuration::from_millis(1000)
+/// A default value, at no place in the file.
+fn unplaced<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, Location::UNKNOWN, Location::UNKNOWN)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum WorkloadKind {
-    Register,
-    Set,
+fn default_keys() -> Spanned<usize> {
+    unplaced(4)
+}
+fn default_ops_per_key() -> Spanned<usize> {
+    unplaced(200)
+}
+fn default_concurrency() -> Spanned<usize> {
+    unplaced(6)
+}
+fn default_rate() -> Spanned<f64> {
+    unplaced(200.0)
+}
+fn default_op_timeout() -> Spanned<HumanDuration> {
+    unplaced(HumanDuration::from_millis(1000))
 }
 
 /// The fault schedule. Empty means no faults.
@@ -223,8 +262,10 @@ pub struct FaultsSpec {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FaultSpec {
-    #[schemars(with = "FaultKind")]
-    pub fault: Spanned<FaultKind>,
+    /// The fault kind: `kill`, `pause`, `partition`, `loss`, ... (see
+    /// docs/faults.md).
+    #[schemars(with = "String")]
+    pub fault: Spanned<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<TargetSpec>")]
     pub target: Option<Spanned<TargetSpec>>,
@@ -253,17 +294,24 @@ pub struct FaultSpec {
     pub at: Option<Spanned<HumanDuration>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// SIGKILL the target's process group; restart it after `restart-after`.
-    Kill,
-    /// SIGSTOP the target; SIGCONT after `for`.
-    Pause,
-    /// Drop packets between groups of nodes (iptables), heal after `for`.
-    Partition,
-    /// Drop a random share of packets to the target nodes, for `for`.
-    Loss,
+impl FaultSpec {
+    /// The kind-specific fields the entry sets, by their name in plans,
+    /// with where each is. Fault kinds say which of these they take.
+    pub fn fields(&self) -> Vec<(&'static str, &Location)> {
+        fn at<T>(field: &Option<Spanned<T>>) -> Option<&Location> {
+            field.as_ref().map(|f| &f.referenced)
+        }
+        [
+            ("target", at(&self.target)),
+            ("shape", at(&self.shape)),
+            ("for", at(&self.lasts)),
+            ("restart-after", at(&self.restart_after)),
+            ("probability", at(&self.probability)),
+        ]
+        .into_iter()
+        .filter_map(|(name, location)| Some((name, location?)))
+        .collect()
+    }
 }
 
 /// Which nodes a process fault hits: `one`, `leader`, `minority`,
@@ -348,12 +396,25 @@ pub struct CheckSpec {
     /// exceeds it is `unknown`.
     #[serde(default = "default_budget")]
     pub time_budget: HumanDuration,
+    /// An availability floor: the share of client operations that must
+    /// succeed (`ok`), from 0 to 1. Below it the run is `unknown`, so a
+    /// cluster that served nothing all night cannot pass. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    pub min_ok_share: Option<Spanned<f64>>,
+    /// Whether nodes may die on their own (outside the plan's faults)
+    /// without failing the run. Default false: a node that crashes is a
+    /// finding, and the run's verdict is `unknown` at best.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expect_crashes: bool,
 }
 
 impl Default for CheckSpec {
     fn default() -> Self {
         Self {
             time_budget: default_budget(),
+            min_ok_share: None,
+            expect_crashes: false,
         }
     }
 }

@@ -3,39 +3,10 @@
 
 use std::{fmt, path::Path};
 
-use serde_saphyr::Location;
-
-use super::{model::Plan, validate};
+use crate::{model::Plan, problem::Problem, validate};
 
 /// The default plan, embedded so that `harness run` works anywhere.
-pub const DEFAULT_PLAN: &str = include_str!("../../../plans/default.yaml");
-
-/// One thing wrong with a plan, at a place in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// 1-based; 0 when the place is unknown.
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn at(location: &Location, message: impl Into<String>) -> Self {
-        Self {
-            line: location.line(),
-            column: location.column(),
-            message: message.into(),
-        }
-    }
-
-    pub fn anywhere(message: impl Into<String>) -> Self {
-        Self {
-            line: 0,
-            column: 0,
-            message: message.into(),
-        }
-    }
-}
+pub const DEFAULT_PLAN: &str = include_str!("../../plans/default.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -93,24 +64,46 @@ impl fmt::Display for Located<'_> {
     }
 }
 
-/// Reads, parses and validates the plan at `path`.
-pub fn load(path: &Path) -> Result<Plan, PlanError> {
+/// Checks a plan further than this crate can: what the plan's system,
+/// workload and fault kinds accept. The harness composes one from the
+/// crates that own those (`systems`, `workloads`, its fault kinds).
+pub type Rules<'a> = &'a dyn Fn(&Plan, &mut Vec<Problem>);
+
+/// Largest plan file read: plans are written by hand.
+pub const MAX_PLAN_BYTES: u64 = 1 << 20;
+
+/// Reads, parses and validates the plan at `path` (generic checks and
+/// `rules`).
+pub fn load_with(path: &Path, rules: Rules<'_>) -> Result<Plan, PlanError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    let read_error = |source| PlanError::Read {
         file: file.clone(),
         source,
-    })?;
-    load_str(&text, &file)
+    };
+    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    if size > MAX_PLAN_BYTES {
+        return Err(read_error(std::io::Error::other(format!(
+            "{size} bytes; a plan is at most {MAX_PLAN_BYTES} bytes"
+        ))));
+    }
+    let text = std::fs::read_to_string(path).map_err(read_error)?;
+    load_str_with(&text, &file, rules)
 }
 
 /// Parses and validates plan text; `file` names it in errors.
-pub fn load_str(text: &str, file: &str) -> Result<Plan, PlanError> {
+pub fn load_str_with(text: &str, file: &str, rules: Rules<'_>) -> Result<Plan, PlanError> {
     let plan: Plan = serde_saphyr::from_str(text).map_err(|e| syntax_error(&e, file))?;
-    validate::check(&plan).map_err(|problems| PlanError::Invalid {
-        file: file.to_owned(),
-        problems,
-    })?;
-    Ok(plan)
+    let mut problems = Vec::new();
+    validate::check(&plan, &mut problems);
+    rules(&plan, &mut problems);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError::Invalid {
+            file: file.to_owned(),
+            problems,
+        })
+    }
 }
 
 fn syntax_error(error: &serde_saphyr::Error, file: &str) -> PlanError {

@@ -10,7 +10,9 @@
 //! | `{name}` | `n2` |
 //! | `{ip}` | `10.77.0.12` (its own address) |
 //! | `{port}` | `7000` (its port) |
+//! | `{peer_port}` | `7001` (a second port of its own, e.g. for peer traffic) |
 //! | `{data_dir}` | its data directory, e.g. `runs/p/2024.../nodes/n2` |
+//! | `{secret}` | a random secret of this run, the same for every node (for peer authentication) |
 //! | `{peers}` | `1=10.77.0.11:7000,2=10.77.0.12:7000,3=10.77.0.13:7000` |
 //! | `{peer_urls}` | `http://10.77.0.11:7000,http://10.77.0.12:7000,...` |
 //! | `{peers:FORMAT}` | `FORMAT` once per peer, joined with `,`: `{peers:{name}=http://{ip}:2380}` gives `n1=http://10.77.0.11:2380,n2=...` |
@@ -19,7 +21,7 @@
 //! "Peers" are all nodes of the cluster, this one included, in node order
 //! (`{peers}` is `{peers:{id}={ip}:{port}}` and `{peer_urls}` is
 //! `{peers:http://{ip}:{port}}`). Inside a `FORMAT`, `{id}`, `{name}`,
-//! `{ip}`, `{port}` and `{data_dir}` are the peer's. So `target-node` is
+//! `{ip}`, `{port}`, `{peer_port}` and `{data_dir}` are the peer's. So `target-node` is
 //!
 //! ```text
 //! target-node --id {id} --listen {ip}:{port} --data-dir {data_dir} {peer_args:--peer {id}={ip}:{port}}
@@ -40,10 +42,9 @@
 use std::{
     fmt,
     net::IpAddr,
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
-use faults::{NodeName, NodeSpec};
 
 /// One node, as the template sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,8 +57,12 @@ pub struct NodeVars {
     pub ip: IpAddr,
     /// `{port}`.
     pub port: u16,
+    /// `{peer_port}`.
+    pub peer_port: u16,
     /// `{data_dir}`.
     pub data_dir: PathBuf,
+    /// `{secret}`: the run's secret, the same for every node.
+    pub secret: String,
 }
 
 /// A parsed `start:` template.
@@ -83,8 +88,8 @@ pub struct TemplateError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateErrorKind {
     #[error(
-        "unknown placeholder `{{{name}}}` (known: {{id}}, {{name}}, {{ip}}, {{port}}, {{data_dir}}, \
-         {{peers}}, {{peer_urls}}, {{peers:FORMAT}}, {{peer_args:FORMAT}}; `{{{{` is a literal brace)"
+        "unknown placeholder `{{{name}}}` (known: {{id}}, {{name}}, {{ip}}, {{port}}, {{peer_port}}, \
+         {{data_dir}}, {{secret}}, {{peers}}, {{peer_urls}}, {{peers:FORMAT}}, {{peer_args:FORMAT}}; `{{{{` is a literal brace)"
     )]
     UnknownPlaceholder { name: String },
     #[error("`{{` is never closed (write `{{{{` for a literal brace)")]
@@ -113,7 +118,9 @@ enum Var {
     Name,
     Ip,
     Port,
+    PeerPort,
     DataDir,
+    Secret,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,22 +177,6 @@ impl Template {
     }
 }
 
-impl Template {
-    /// A [`NodeSpec`] for node `me` named `name`: the expansion's program
-    /// and arguments, logging to `log`.
-    pub fn node_spec(
-        &self,
-        name: NodeName,
-        me: &NodeVars,
-        peers: &[NodeVars],
-        log: &Path,
-    ) -> NodeSpec {
-        let mut argv = self.expand(me, peers).into_iter();
-        let program = argv.next().expect("a parsed template has a program");
-        NodeSpec::new(name, program, log).args(argv)
-    }
-}
-
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
@@ -230,7 +221,9 @@ fn value(var: Var, node: &NodeVars) -> String {
         Var::Name => node.name.clone(),
         Var::Ip => node.ip.to_string(),
         Var::Port => node.port.to_string(),
+        Var::PeerPort => node.peer_port.to_string(),
         Var::DataDir => node.data_dir.display().to_string(),
+        Var::Secret => node.secret.clone(),
     }
 }
 
@@ -414,6 +407,8 @@ impl<'a> Parser<'a> {
             "ip" => return var(Var::Ip),
             "port" => return var(Var::Port),
             "data_dir" => return var(Var::DataDir),
+            "peer_port" => return var(Var::PeerPort),
+            "secret" => return var(Var::Secret),
             _ => {}
         }
         let (name, format, format_at) = match body.split_once(':') {
@@ -519,7 +514,9 @@ mod tests {
                 name: format!("n{i}"),
                 ip: IpAddr::V4(Ipv4Addr::new(10, 77, 0, 10 + i as u8)),
                 port: 7000,
+                peer_port: 7001,
                 data_dir: PathBuf::from(format!("/runs/my run/nodes/n{i}")),
+                secret: "s3cret".into(),
             })
             .collect()
     }
@@ -695,26 +692,13 @@ mod tests {
     fn error_messages_read_well() {
         assert_eq!(
             fails("srv --x {hostname}").to_string(),
-            "unknown placeholder `{hostname}` (known: {id}, {name}, {ip}, {port}, {data_dir}, \
+            "unknown placeholder `{hostname}` (known: {id}, {name}, {ip}, {port}, {peer_port}, {data_dir}, {secret}, \
              {peers}, {peer_urls}, {peers:FORMAT}, {peer_args:FORMAT}; `{{` is a literal brace) \
              at column 9 of the start template"
         );
         assert_eq!(
             fails("srv 'x").to_string(),
             "the ' quote is never closed at column 5 of the start template"
-        );
-    }
-
-    #[test]
-    fn node_specs_run_the_expansion() {
-        let peers = cluster();
-        let spec = Template::parse("bin/srv --id {id} {peer_args:-p {ip}}")
-            .unwrap()
-            .node_spec("n2".into(), &peers[1], &peers, Path::new("n2.log"));
-        assert_eq!(spec.program, PathBuf::from("bin/srv"));
-        assert_eq!(
-            spec.command_line(),
-            "bin/srv --id 2 -p 10.77.0.11 -p 10.77.0.12 -p 10.77.0.13"
         );
     }
 

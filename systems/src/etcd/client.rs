@@ -1,5 +1,4 @@
-//! etcd as a system under test: the client adapter over etcd's v3 JSON
-//! gateway, each member's command line, and leader discovery.
+//! The client adapter over etcd's v3 JSON gateway.
 //!
 //! # Mapping our operations to etcd (3.4)
 //!
@@ -22,17 +21,15 @@
 //!   etcd raises before proposing the request to Raft (or that makes its
 //!   application a no-op). Everything else is `info`. See [`classify_grpc`].
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::time::Duration;
 
-use faults::{NodeName, NodeSpec};
 use serde_json::{Value, json};
 use workloads::{OpKind, OpRequest};
 
-use super::client::Completion;
+use crate::{
+    BoxFuture,
+    client::{Client, Completion, root_cause},
+};
 
 /// How many times an append retries after losing a race.
 const APPEND_ATTEMPTS: usize = 8;
@@ -118,7 +115,7 @@ impl EtcdClient {
     }
 
     /// Runs one operation and says how it ended.
-    pub async fn invoke(&self, op: &OpRequest) -> Completion {
+    pub async fn run(&self, op: &OpRequest) -> Completion {
         let key = encode_key(&op.key);
         match op.f {
             OpKind::Read => match self.get(&key).await {
@@ -295,6 +292,12 @@ impl EtcdClient {
     }
 }
 
+impl Client for EtcdClient {
+    fn invoke<'a>(&'a self, op: &'a OpRequest) -> BoxFuture<'a, Completion> {
+        Box::pin(self.run(op))
+    }
+}
+
 /// The txn operation that makes `key` hold `value` (`null` deletes it).
 fn write_request(key: &str, value: &Value) -> Value {
     if value.is_null() {
@@ -320,14 +323,6 @@ fn transport_error(url: &str, timeout: Duration, error: &reqwest::Error) -> Etcd
             message: root_cause(error),
         }
     }
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// The short text a history's `error` gets.
@@ -394,7 +389,7 @@ pub fn classify_grpc(code: Option<i64>, http_status: u16) -> bool {
 }
 
 /// Base64 (standard alphabet, padded), as the gateway encodes `bytes`.
-mod b64 {
+pub(crate) mod b64 {
     use base64::{Engine, engine::general_purpose::STANDARD};
 
     pub fn encode(bytes: &[u8]) -> String {
@@ -408,12 +403,12 @@ mod b64 {
     }
 }
 
-fn encode_key(key: &str) -> String {
+pub(crate) fn encode_key(key: &str) -> String {
     b64::encode(key.as_bytes())
 }
 
 /// A value as stored: its canonical JSON text, base64-encoded.
-fn encode_value(value: &Value) -> String {
+pub(crate) fn encode_value(value: &Value) -> String {
     b64::encode(canonical_text(value).as_bytes())
 }
 
@@ -441,7 +436,7 @@ fn canonical_text(value: &Value) -> String {
     sorted(value).to_string()
 }
 
-fn decode_value(text: &str) -> Result<Value, String> {
+pub(crate) fn decode_value(text: &str) -> Result<Value, String> {
     let bytes = b64::decode(text)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         format!(
@@ -451,289 +446,3 @@ fn decode_value(text: &str) -> Result<Value, String> {
     })
 }
 
-// ---- members --------------------------------------------------------------
-
-/// One etcd member: where it listens and keeps its data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EtcdMember {
-    /// The member's name (`--name`), the node's name.
-    pub name: NodeName,
-    /// Its address (its own loopback address, or its namespace's).
-    pub ip: IpAddr,
-    /// The client port (etcd's default is 2379).
-    pub client_port: u16,
-    /// The peer port (etcd's default is 2380).
-    pub peer_port: u16,
-    /// Its data directory, kept across kills and restarts.
-    pub data_dir: PathBuf,
-}
-
-impl EtcdMember {
-    /// Where clients connect: `ip:client_port`.
-    pub fn client_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.ip, self.client_port)
-    }
-
-    /// `http://ip:client_port`.
-    pub fn client_url(&self) -> String {
-        format!("http://{}", self.client_addr())
-    }
-
-    /// `http://ip:peer_port`.
-    pub fn peer_url(&self) -> String {
-        format!("http://{}", SocketAddr::new(self.ip, self.peer_port))
-    }
-}
-
-/// Cluster-wide settings of the members' command lines.
-#[derive(Clone, Debug)]
-pub struct EtcdSettings {
-    /// `--initial-cluster-token`: keeps members of different runs apart.
-    pub token: String,
-    /// `--heartbeat-interval`.
-    pub heartbeat: Duration,
-    /// `--election-timeout` (etcd wants at least 5 heartbeats).
-    pub election: Duration,
-    /// Appended to every member's arguments.
-    pub extra_args: Vec<String>,
-}
-
-impl Default for EtcdSettings {
-    fn default() -> Self {
-        Self {
-            token: "harness".into(),
-            heartbeat: Duration::from_millis(100),
-            election: Duration::from_millis(1000),
-            extra_args: Vec::new(),
-        }
-    }
-}
-
-/// The static `--initial-cluster` value: `n1=http://ip:peer,...`.
-pub fn initial_cluster(members: &[EtcdMember]) -> String {
-    members
-        .iter()
-        .map(|m| format!("{}={}", m.name, m.peer_url()))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The arguments of `member` in a cluster of `members` (which includes
-/// it). A restart runs the same arguments: etcd finds its write-ahead log
-/// in `--data-dir` and ignores the `--initial-*` flags.
-pub fn member_args(
-    members: &[EtcdMember],
-    member: &EtcdMember,
-    settings: &EtcdSettings,
-) -> Vec<String> {
-    let mut args = vec![
-        format!("--name={}", member.name),
-        format!("--data-dir={}", member.data_dir.display()),
-        format!("--listen-client-urls={}", member.client_url()),
-        format!("--advertise-client-urls={}", member.client_url()),
-        format!("--listen-peer-urls={}", member.peer_url()),
-        format!("--initial-advertise-peer-urls={}", member.peer_url()),
-        format!("--initial-cluster={}", initial_cluster(members)),
-        "--initial-cluster-state=new".to_owned(),
-        format!("--initial-cluster-token={}", settings.token),
-        format!("--heartbeat-interval={}", settings.heartbeat.as_millis()),
-        format!("--election-timeout={}", settings.election.as_millis()),
-        "--logger=zap".to_owned(),
-        "--log-outputs=stderr".to_owned(),
-    ];
-    args.extend(settings.extra_args.iter().cloned());
-    args
-}
-
-/// A [`NodeSpec`] running `binary` as `member`, logging to `log`. In the
-/// `namespaces` network mode, pass it through
-/// `faults::net::NodeNetworks::place` before starting it.
-pub fn member_spec(
-    binary: &Path,
-    members: &[EtcdMember],
-    member: &EtcdMember,
-    settings: &EtcdSettings,
-    log: &Path,
-) -> NodeSpec {
-    NodeSpec::new(member.name.clone(), binary, log).args(member_args(members, member, settings))
-}
-
-// ---- leadership -------------------------------------------------------------
-
-/// Every member's status, asked all at once; `None` where it did not
-/// answer.
-pub async fn statuses(clients: &[(NodeName, EtcdClient)]) -> Vec<(NodeName, Option<EtcdStatus>)> {
-    let asks: Vec<_> = clients
-        .iter()
-        .map(|(name, client)| {
-            let (name, client) = (name.clone(), client.clone());
-            tokio::spawn(async move { (name, client.status().await.ok()) })
-        })
-        .collect();
-    let mut out = Vec::with_capacity(asks.len());
-    for ask in asks {
-        if let Ok(answer) = ask.await {
-            out.push(answer);
-        }
-    }
-    out
-}
-
-/// The leader a majority of the members follow, if that member answers
-/// and follows itself.
-pub async fn find_leader(clients: &[(NodeName, EtcdClient)]) -> Option<NodeName> {
-    let statuses = statuses(clients).await;
-    agreed_leader(&statuses, clients.len())
-}
-
-/// [`find_leader`] on statuses already gathered, of a cluster of `size`.
-pub fn agreed_leader(statuses: &[(NodeName, Option<EtcdStatus>)], size: usize) -> Option<NodeName> {
-    let mut votes = std::collections::BTreeMap::<u64, usize>::new();
-    for status in statuses.iter().filter_map(|(_, s)| s.as_ref()) {
-        if status.leader != 0 {
-            *votes.entry(status.leader).or_default() += 1;
-        }
-    }
-    let (leader, _) = votes.into_iter().find(|(_, n)| *n > size / 2)?;
-    statuses.iter().find_map(|(name, s)| {
-        s.as_ref()
-            .filter(|s| s.member_id == leader && s.leader == leader)
-            .map(|_| name.clone())
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_round_trips_and_matches_the_standard_alphabet() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("k1", "azE="),
-            ("7", "Nw=="),
-        ] {
-            assert_eq!(b64::encode(plain.as_bytes()), encoded);
-            assert_eq!(b64::decode(encoded).unwrap(), plain.as_bytes());
-        }
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(b64::decode(&b64::encode(&all)).unwrap(), all);
-        assert!(b64::decode("a!==").is_err());
-    }
-
-    #[test]
-    fn values_are_stored_as_json_text() {
-        for value in [
-            json!(7),
-            json!("x y"),
-            json!([1, 2]),
-            json!({"a": [true, null]}),
-        ] {
-            assert_eq!(decode_value(&encode_value(&value)).unwrap(), value);
-        }
-        assert_eq!(encode_value(&json!(7)), "Nw==");
-        let ab: Value = serde_json::from_str(r#"{"a":1,"b":{"d":2,"c":3}}"#).unwrap();
-        let ba: Value = serde_json::from_str(r#"{"b":{"c":3,"d":2},"a":1}"#).unwrap();
-        assert_eq!(encode_value(&ab), encode_value(&ba));
-    }
-
-    #[test]
-    fn only_errors_raised_before_proposal_are_definite() {
-        let server = |status, code: Option<i64>, message: &str| EtcdError::Server {
-            url: "u".into(),
-            status,
-            code,
-            message: message.into(),
-        };
-        let cases = [
-            (
-                server(400, Some(3), "etcdserver: key is not provided"),
-                true,
-            ),
-            (server(429, Some(8), "etcdserver: too many requests"), true),
-            (
-                server(503, Some(14), "etcdserver: request timed out"),
-                false,
-            ),
-            (server(503, Some(14), "etcdserver: leader changed"), false),
-            (server(500, Some(2), "raft proposal dropped"), false),
-            (server(504, Some(4), "context deadline exceeded"), false),
-            (server(502, None, "bad gateway"), false),
-            (server(404, None, "404 page not found"), true),
-            (
-                EtcdError::Connect {
-                    url: "u".into(),
-                    message: "refused".into(),
-                },
-                true,
-            ),
-            (
-                EtcdError::Timeout {
-                    url: "u".into(),
-                    timeout: Duration::from_secs(1),
-                },
-                false,
-            ),
-        ];
-        for (error, definite) in cases {
-            let got = classify_write_error(&error);
-            assert_eq!(
-                matches!(got, Completion::Fail(_)),
-                definite,
-                "{error}: {got:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn member_args_name_the_whole_cluster() {
-        let members: Vec<EtcdMember> = (1..=3u8)
-            .map(|i| EtcdMember {
-                name: NodeName::numbered(u32::from(i)),
-                ip: IpAddr::from([10, 77, 0, 10 + i]),
-                client_port: 2379,
-                peer_port: 2380,
-                data_dir: PathBuf::from(format!("/run/n{i}")),
-            })
-            .collect();
-        let args = member_args(&members, &members[1], &EtcdSettings::default());
-        assert_eq!(
-            args[..10],
-            [
-                "--name=n2",
-                "--data-dir=/run/n2",
-                "--listen-client-urls=http://10.77.0.12:2379",
-                "--advertise-client-urls=http://10.77.0.12:2379",
-                "--listen-peer-urls=http://10.77.0.12:2380",
-                "--initial-advertise-peer-urls=http://10.77.0.12:2380",
-                "--initial-cluster=n1=http://10.77.0.11:2380,n2=http://10.77.0.12:2380,n3=http://10.77.0.13:2380",
-                "--initial-cluster-state=new",
-                "--initial-cluster-token=harness",
-                "--heartbeat-interval=100",
-            ]
-        );
-    }
-
-    #[test]
-    fn the_leader_needs_a_majority_and_its_own_word() {
-        let status = |member_id, leader| {
-            Some(EtcdStatus {
-                member_id,
-                leader,
-                raft_term: 2,
-                raft_index: 9,
-                version: "3.4.23".into(),
-            })
-        };
-        let n = |i| NodeName::numbered(i);
-        let agreed = [(n(1), status(11, 22)), (n(2), status(22, 22)), (n(3), None)];
-        assert_eq!(agreed_leader(&agreed, 3), Some(n(2)));
-        let leader_silent = [(n(1), status(11, 22)), (n(2), None), (n(3), status(33, 22))];
-        assert_eq!(agreed_leader(&leader_silent, 3), None);
-        let split = [(n(1), status(11, 22)), (n(2), status(22, 0)), (n(3), None)];
-        assert_eq!(agreed_leader(&split, 3), None);
-    }
-}
