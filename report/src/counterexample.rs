@@ -16,11 +16,14 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use checker::{Counterexample, History, Op, Outcome};
+use checker::{
+    Counterexample, History, Model, Op, Outcome,
+    spec::{Refusal, initial, replay},
+};
 use serde_json::Value;
 
 use super::{
-    faults::FaultWindow,
+    faults::FaultBand,
     svg::{esc, fmt_ms, secs},
     timeline::{op_text, op_tooltip, short},
 };
@@ -68,65 +71,53 @@ pub struct CexView {
     pub during: Vec<String>,
 }
 
-/// Applies `op` to `state` under `model`: the new state, or why not.
+/// Applies `op` to `state` under the model named `model` (as the checker
+/// reports it), through the checker's own specs: the new state, or why
+/// not, in words.
 pub fn apply(model: &str, state: &Value, op: &Op) -> Result<Value, String> {
-    match (model, op.f.as_str()) {
-        ("list", "append") => {
-            let mut list = state.as_array().cloned().unwrap_or_default();
-            list.push(op.input.clone());
-            Ok(Value::Array(list))
-        }
-        ("list", "read") => {
-            let empty = Value::Array(Vec::new());
-            let seen = if op.output.is_null() {
-                &empty
-            } else {
-                &op.output
-            };
-            let have = if state.is_null() { &empty } else { state };
-            if seen == have {
-                Ok(have.clone())
-            } else {
-                Err(format!(
-                    "a read of {} needs the list to be {}; it is {}",
-                    short(seen),
-                    short(seen),
-                    short(have)
-                ))
-            }
-        }
-        (_, "read") => {
-            if &op.output == state {
-                Ok(state.clone())
-            } else {
-                Err(format!(
-                    "a read of {} needs the register to hold {}; it holds {}",
-                    short(&op.output),
-                    short(&op.output),
-                    short(state)
-                ))
-            }
-        }
-        (_, "write") => Ok(op.input.clone()),
-        (_, "cas") => match op.input.as_array().map(Vec::as_slice) {
-            Some([from, to]) if from == state => Ok(to.clone()),
-            Some([from, _]) => Err(format!(
-                "a cas from {} needs the register to hold {}; it holds {}",
-                short(from),
-                short(from),
-                short(state)
-            )),
-            _ => Err(format!("cas needs [from, to], not {}", short(&op.input))),
-        },
-        (_, f) => Err(format!("the {model} model has no `{f}`")),
-    }
-}
-
-fn initial(model: &str) -> Value {
-    if model == "list" {
+    let model = spec_model(model);
+    let state = if state.is_null() && model == Model::List {
         Value::Array(Vec::new())
     } else {
-        Value::Null
+        state.clone()
+    };
+    replay(&model, &state, op).map_err(|refusal| match refusal {
+        Refusal::Read { seen, state } => {
+            let holds = if model == Model::List {
+                "needs the list to be"
+            } else {
+                "needs the register to hold"
+            };
+            let it = if model == Model::List {
+                "it is"
+            } else {
+                "it holds"
+            };
+            format!(
+                "a read of {} {holds} {}; {it} {}",
+                short(&seen),
+                short(&seen),
+                short(&state)
+            )
+        }
+        Refusal::Cas { from, state } => format!(
+            "a cas from {} needs the register to hold {}; it holds {}",
+            short(&from),
+            short(&from),
+            short(&state)
+        ),
+        Refusal::Malformed(why) => why,
+        Refusal::Unknown { model, f } => format!("the {model} model has no `{f}`"),
+    })
+}
+
+/// The checker's model of a report's model name. Reports of our runs
+/// start registers at `null`.
+fn spec_model(name: &str) -> Model {
+    if name == "list" {
+        Model::List
+    } else {
+        Model::register()
     }
 }
 
@@ -137,7 +128,7 @@ pub fn analyze(
     model: &str,
     key: &str,
     cex: &Counterexample,
-    windows: &[FaultWindow],
+    windows: &[FaultBand],
 ) -> CexView {
     let op = cex.op.op;
     let during = history.ops.get(op).map_or_else(Vec::new, |o| {
@@ -153,7 +144,7 @@ pub fn analyze(
     });
     // Replay the prefix to know the state after each op.
     let mut states: Vec<Option<Value>> = Vec::with_capacity(cex.prefix.len());
-    let mut state = initial(model);
+    let mut state = initial(&spec_model(model));
     let mut replay_ok = true;
     for &p in &cex.prefix {
         match history.ops.get(p).map(|o| apply(model, &state, o)) {
@@ -690,7 +681,7 @@ pub(crate) mod tests {
         let h = stale_read_history();
         let report = checker::linearizable::check(&h, Model::register(), &LinOptions::default());
         let cex = report.keys["k0"].counterexample.clone().expect("invalid");
-        let pause = FaultWindow {
+        let pause = FaultBand {
             id: Some(1),
             kind: "partition".into(),
             start: 25_000_000,

@@ -1,25 +1,27 @@
-//! Fault windows: the nemesis events of a history paired into
-//! `start..stop` intervals with labels people can read ("partition
-//! isolate-one: n1 n2 | n3", "kill n2", "pause n1", "loss 20%").
+//! Fault bands: the fault windows of a history (paired once, by
+//! `checker::stats::fault_windows`) with labels people can read
+//! ("partition isolate-one: n1 n2 | n3", "kill n2", "pause n1", "loss
+//! 20%").
 //!
 //! Invariants:
-//! - a start and its stop pair by `value.id` (and kind); a start without a
-//!   stop stays open to the end of the history (`stop: None`); a stop
-//!   without a start (a node restarted after dying on its own) is a window
-//!   of zero length;
-//! - windows are sorted by start time, then id, so output is deterministic.
+//! - a window never closed stays open to the end of the history (`stop:
+//!   None`); a stop without a start (a node restarted after dying on its
+//!   own) and a one-off event (a crash the harness noticed) are bands of
+//!   zero length;
+//! - bands are sorted by start time, then id, so output is deterministic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use checker::History;
+use checker::{History, stats::FaultWindow};
 use serde_json::Value;
 
-/// One fault, from its start event to its stop event.
+/// One fault as drawn: from its start to its stop, with a label.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FaultWindow {
+pub struct FaultBand {
     /// The fault's id (`value.id`), if the event had one.
     pub id: Option<u64>,
-    /// `partition`, `loss`, `kill`, `pause` (or whatever the event says).
+    /// `partition`, `loss`, `kill`, `pause`, `crash` (or whatever the
+    /// event says).
     pub kind: String,
     /// Start time (ns since the run started).
     pub start: u64,
@@ -33,14 +35,15 @@ pub struct FaultWindow {
     pub detail: String,
 }
 
-impl FaultWindow {
-    /// The CSS class of the window's kind (only known kinds get colours).
+impl FaultBand {
+    /// The CSS class of the band's kind (only known kinds get colours).
     pub fn css_class(&self) -> &'static str {
         match self.kind.as_str() {
             "partition" => "partition",
             "loss" => "loss",
             "kill" => "kill",
             "pause" => "pause",
+            "crash" => "crash",
             _ => "other",
         }
     }
@@ -60,79 +63,32 @@ impl FaultWindow {
     }
 }
 
-/// Pairs the nemesis events of `history` into windows.
-pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
-    let mut open: BTreeMap<(String, Option<u64>), usize> = BTreeMap::new();
-    let mut windows: Vec<FaultWindow> = Vec::new();
-    for event in history.nemesis_events() {
-        let (phase, kind) = match event.f.split_once('-') {
-            Some(("start", kind)) => ("start", kind),
-            Some(("stop", kind)) => ("stop", kind),
-            // Jepsen-style events without a start/stop prefix: a moment.
-            _ => ("moment", event.f.as_str()),
-        };
-        let value = &event.value;
-        let kind = value
-            .get("fault")
-            .and_then(Value::as_str)
-            .unwrap_or(kind)
-            .to_owned();
-        let id = value.get("id").and_then(Value::as_u64);
-        match phase {
-            "start" => {
-                open.insert((kind.clone(), id), windows.len());
-                windows.push(window(&kind, id, event.time, None, value, false));
-            }
-            "stop" => match open.remove(&(kind.clone(), id)) {
-                Some(i) => windows[i].stop = Some(event.time),
-                None => windows.push(window(&kind, id, event.time, Some(event.time), value, true)),
-            },
-            _ => windows.push(window(
-                &kind,
-                id,
-                event.time,
-                Some(event.time),
-                value,
-                false,
-            )),
-        }
-    }
-    windows.sort_by_key(|w| (w.start, w.id));
-    windows
+/// The fault bands of `history`.
+pub fn fault_bands(history: &History) -> Vec<FaultBand> {
+    bands(&checker::stats::fault_windows(history))
 }
 
-fn window(
-    kind: &str,
-    id: Option<u64>,
-    start: u64,
-    stop: Option<u64>,
-    value: &Value,
-    orphan_stop: bool,
-) -> FaultWindow {
-    let nodes: Vec<String> = value
-        .get("nodes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let detail = value.get("detail").cloned().unwrap_or(Value::Null);
-    let label = if orphan_stop && kind == "kill" {
-        format!("restart {} (died on its own)", nodes.join(" "))
+/// Bands of windows already paired.
+pub fn bands(windows: &[FaultWindow]) -> Vec<FaultBand> {
+    let mut bands: Vec<FaultBand> = windows.iter().map(band).collect();
+    bands.sort_by_key(|w| (w.start, w.id));
+    bands
+}
+
+fn band(w: &FaultWindow) -> FaultBand {
+    let label = if w.orphan && w.fault == "kill" {
+        format!("restart {} (died on its own)", w.nodes.join(" "))
     } else {
-        label(kind, &nodes, &detail)
+        label(&w.fault, &w.nodes, &w.detail)
     };
-    FaultWindow {
-        id,
-        kind: kind.to_owned(),
-        start,
-        stop,
+    FaultBand {
+        id: w.id,
+        kind: w.fault.clone(),
+        start: w.start,
+        stop: w.stop,
         label,
-        nodes,
-        detail: describe_detail(&detail),
+        nodes: w.nodes.clone(),
+        detail: describe_detail(&w.detail),
     }
 }
 
@@ -256,6 +212,8 @@ fn describe_detail(detail: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use checker::{Event, EventKind, Process};
+
+    use super::fault_bands as fault_windows;
     use serde_json::json;
 
     use super::*;

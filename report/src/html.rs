@@ -11,56 +11,57 @@
 //! every string from the run is escaped; links are relative to the run
 //! directory, so the page works wherever the directory is copied.
 
-use std::{collections::BTreeSet, fmt::Write as _};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt::Write as _,
+};
 
-use checker::{LinearizabilityReport, Outcome, Verdict};
+use checker::{Outcome, Stats, Verdict};
 
 use super::{
-    checkers::{recovery_times, set_html},
-    counterexample::{CexView, analyze, cex_html},
-    faults::{FaultWindow, fault_windows},
+    faults::{FaultBand, fault_bands},
     input::ReportInput,
     plots::{latency_svg, throughput_svg, time_end},
+    sections::{self, Rendered},
     series::fn_stats,
     svg::{esc, fmt_ms, fmt_secs, secs},
     timeline::timeline_html,
 };
 
-/// Counterexamples drawn in full; the others are listed by headline.
-pub const MAX_DRAWN_CEX: usize = 10;
-
 const CSS: &str = include_str!("report.css");
 
-/// The linearizability report inside `results`, if there is one.
-pub fn linearizability(input: &ReportInput<'_>) -> Option<LinearizabilityReport> {
-    let result = input.results.checkers.get("linearizable")?;
-    serde_json::from_value(result.details.clone()).ok()
-}
+/// Details shown as JSON are cut at this many characters.
+const MAX_DETAILS_CHARS: usize = 20_000;
 
-/// Every invalid key's counterexample, analysed, in key order.
-pub fn counterexamples(input: &ReportInput<'_>) -> Vec<CexView> {
-    let Some(report) = linearizability(input) else {
-        return Vec::new();
+/// Fault id -> time from the fault's stop to the first ok op (ns), from
+/// the stats checker.
+pub fn recovery_times(input: &ReportInput<'_>) -> BTreeMap<u64, u64> {
+    let Some(stats) = input.checked.get_as::<Stats>(checker::stats::NAME) else {
+        return BTreeMap::new();
     };
-    let windows = fault_windows(input.history);
-    report
-        .keys
+    stats
+        .faults
         .iter()
-        .filter_map(|(key, k)| {
-            let cex = k.counterexample.as_ref()?;
-            Some(analyze(input.history, &report.model, key, cex, &windows))
-        })
+        .filter_map(|f| Some((f.id?, f.recovery?)))
         .collect()
 }
 
 /// Renders the whole page.
 pub fn render_html(input: &ReportInput<'_>) -> String {
     let history = input.history;
-    let windows = fault_windows(history);
+    let windows = fault_bands(history);
     let end = time_end(history, &windows);
-    let cexes = counterexamples(input);
-    let highlight: BTreeSet<usize> = cexes.iter().map(|c| c.op).collect();
-    let verdict = input.results.verdict;
+    let rendered: Vec<(&str, Option<Rendered>)> = input
+        .checked
+        .reports()
+        .map(|(name, report)| (name, sections::find(name).map(|s| s.html(input, report))))
+        .collect();
+    let highlight: BTreeSet<usize> = rendered
+        .iter()
+        .flat_map(|(_, r)| r.iter().flat_map(|r| r.highlight.iter().copied()))
+        .collect();
+    let links: Vec<(&str, &str)> = rendered.iter().filter_map(|(_, r)| r.as_ref()?.nav).collect();
+    let verdict = input.checked.verdict();
     let title = format!(
         "{} · {} · {}",
         verdict.to_string().to_uppercase(),
@@ -75,7 +76,7 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         esc(&title)
     );
     banner(&mut out, input);
-    nav(&mut out, !cexes.is_empty());
+    nav(&mut out, &links);
     summary(&mut out, input, &windows);
 
     out.push_str(r#"<section id="throughput"><h2>Throughput</h2><p class="note">Completed operations per second, stacked by outcome. Shaded bands are fault windows (hover for details).</p><div class="scroll">"#);
@@ -84,8 +85,8 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     out.push_str(&latency_svg(history, &windows));
     out.push_str("</div></section>");
 
-    checks(&mut out, input, &cexes);
-    faults_table(&mut out, &windows, end, &recovery_times(input.results));
+    checks(&mut out, input, &rendered);
+    faults_table(&mut out, &windows, end, &recovery_times(input));
     op_stats(&mut out, input);
     out.push_str(r#"<section id="timeline"><h2>Timeline</h2>"#);
     out.push_str(&timeline_html(history, &windows, &highlight, end));
@@ -100,7 +101,8 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
     out
 }
 
-fn verdict_class(v: Verdict) -> &'static str {
+/// The CSS class of a verdict.
+pub fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "valid",
         Verdict::Unknown => "unknown",
@@ -109,7 +111,7 @@ fn verdict_class(v: Verdict) -> &'static str {
 }
 
 fn banner(out: &mut String, input: &ReportInput<'_>) {
-    let v = input.results.verdict;
+    let v = input.checked.verdict();
     let explain = match v {
         Verdict::Valid => "every check passed",
         Verdict::Unknown => "no check failed, but some could not decide",
@@ -131,15 +133,15 @@ fn banner(out: &mut String, input: &ReportInput<'_>) {
     );
 }
 
-fn nav(out: &mut String, has_cex: bool) {
+fn nav(out: &mut String, links: &[(&str, &str)]) {
     out.push_str(r##"<nav><a href="#summary">Summary</a><a href="#throughput">Throughput</a><a href="#latency">Latency</a><a href="#checks">Checks</a>"##);
-    if has_cex {
-        out.push_str(r##"<a href="#counterexamples">Counterexamples</a>"##);
+    for (anchor, title) in links {
+        let _ = write!(out, r##"<a href="#{anchor}">{title}</a>"##);
     }
     out.push_str(r##"<a href="#faults">Faults</a><a href="#ops">Operations</a><a href="#timeline">Timeline</a><a href="#logs">Node logs</a></nav>"##);
 }
 
-fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultWindow]) {
+fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultBand]) {
     let meta = &input.meta;
     let h = input.history;
     let count = |o: Outcome| h.ops.iter().filter(|op| op.outcome == o).count();
@@ -192,26 +194,27 @@ fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultWindow]) {
         let _ = write!(out, "<tr><th>{name}</th><td>{value}</td></tr>");
     }
     out.push_str("</table></div><div><h2>Verdicts</h2><table class=\"verdicts\"><tr><th>checker</th><th>verdict</th><th>summary</th></tr>");
-    for (name, result) in &input.results.checkers {
+    for (name, report) in input.checked.reports() {
         let _ = write!(
             out,
             r#"<tr><td>{}</td><td><span class="badge {cls}">{}</span></td><td>{}</td></tr>"#,
             esc(name),
-            result.verdict,
-            esc(&result.summary),
-            cls = verdict_class(result.verdict)
+            report.verdict(),
+            esc(&report.summary()),
+            cls = verdict_class(report.verdict())
         );
     }
     let _ = write!(
         out,
         r#"<tr class="overall"><td>overall</td><td><span class="badge {cls}">{}</span></td><td>invalid &gt; unknown &gt; valid</td></tr></table>"#,
-        input.results.verdict,
-        cls = verdict_class(input.results.verdict)
+        input.checked.verdict(),
+        cls = verdict_class(input.checked.verdict())
     );
     let _ = write!(
         out,
-        r#"<h3>Replay</h3><pre class="cmd">harness run {}/plan.yaml</pre><p class="note">The stored plan has the seed filled in: the same faults and ops are chosen again.</p>"#,
-        esc(&input.run_dir)
+        r#"<h3>Replay</h3><pre class="cmd">harness run {}/{}</pre><p class="note">The stored plan has the seed filled in: the same faults and ops are chosen again.</p>"#,
+        esc(&input.run_dir),
+        rundir::PLAN
     );
     if !meta.notes.is_empty() {
         out.push_str(r#"<h3>Notes</h3><ul class="notes">"#);
@@ -233,88 +236,37 @@ fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultWindow]) {
             log.total_lines
         );
     }
-    out.push_str(r#"</p><h3>Files</h3><p class="files"><a href="plan.yaml">plan.yaml</a> <a href="history.jsonl">history.jsonl</a> <a href="results.json">results.json</a> <a href="junit.xml">junit.xml</a></p></div></section>"#);
+    out.push_str(r#"</p><h3>Files</h3><p class="files">"#);
+    for file in [rundir::PLAN, rundir::HISTORY, rundir::RESULTS, rundir::JUNIT] {
+        let _ = write!(out, r#"<a href="{file}">{file}</a> "#);
+    }
+    out.push_str("</p></div></section>");
 }
 
-fn checks(out: &mut String, input: &ReportInput<'_>, cexes: &[CexView]) {
+/// Every checker: a heading with its verdict and summary, its own section
+/// if it has one, and its details as JSON.
+fn checks(out: &mut String, input: &ReportInput<'_>, rendered: &[(&str, Option<Rendered>)]) {
     out.push_str(r#"<section id="checks"><h2>Checks</h2>"#);
-    if let Some(report) = linearizability(input) {
-        let count = |v: Verdict| report.keys.values().filter(|k| k.verdict == v).count();
-        let _ = write!(
-            out,
-            r#"<h3>Linearizability <span class="badge {}">{}</span></h3><p>Model <b>{}</b>; {} keys: {} valid, {} invalid, {} unknown.</p>"#,
-            verdict_class(report.verdict),
-            report.verdict,
-            esc(&report.model),
-            report.keys.len(),
-            count(Verdict::Valid),
-            count(Verdict::Invalid),
-            count(Verdict::Unknown)
-        );
-        let notable: Vec<_> = report
-            .keys
-            .iter()
-            .filter(|(_, k)| k.verdict != Verdict::Valid)
-            .collect();
-        if !notable.is_empty() {
-            out.push_str("<table class=\"keys\"><tr><th>key</th><th>verdict</th><th>ops</th><th>explored</th><th>why</th></tr>");
-            for (key, k) in notable {
-                let why = match (&k.reason, cexes.iter().find(|c| &c.key == key)) {
-                    (_, Some(c)) => {
-                        format!(r##"<a href="#cex-{}">{}</a>"##, esc(key), esc(&c.headline))
-                    }
-                    (Some(reason), None) => esc(reason),
-                    (None, None) => String::new(),
-                };
-                let _ = write!(
-                    out,
-                    r#"<tr><td><code>{}</code></td><td><span class="badge {}">{}</span></td><td>{}</td><td>{}</td><td>{why}</td></tr>"#,
-                    esc(key),
-                    verdict_class(k.verdict),
-                    k.verdict,
-                    k.ops,
-                    k.explored
-                );
-            }
-            out.push_str("</table>");
-        }
-    }
-    if !cexes.is_empty() {
-        let _ = write!(
-            out,
-            r#"<div id="counterexamples"><h3>Counterexamples</h3><p class="note">Porcupine-style: the end of the longest linearizable prefix (green, numbered in linearization order, with the state after each), the op that cannot be placed after it (red), and the ops concurrent with it (amber). {}</p>"#,
-            if cexes.len() > MAX_DRAWN_CEX {
-                format!("The first {MAX_DRAWN_CEX} of {} are drawn.", cexes.len())
-            } else {
-                String::new()
-            }
-        );
-        for view in cexes.iter().take(MAX_DRAWN_CEX) {
-            let link = format!("#op-{}", view.op);
-            out.push_str(&cex_html(input.history, view, Some(&link)));
-        }
-        out.push_str("</div>");
-    }
-    for (name, result) in &input.results.checkers {
-        if name == "linearizable" {
+    for (name, section) in rendered {
+        let Some(report) = input.checked.get(name) else {
             continue;
-        }
-        let details = serde_json::to_string_pretty(&result.details).unwrap_or_default();
-        let cut = match details.char_indices().nth(20_000) {
-            Some((i, _)) => format!("{}\n… (cut; see results.json)", &details[..i]),
-            None => details,
         };
         let _ = write!(
             out,
             r#"<h3>{} <span class="badge {}">{}</span></h3><p>{}</p>"#,
             esc(name),
-            verdict_class(result.verdict),
-            result.verdict,
-            esc(&result.summary),
+            verdict_class(report.verdict()),
+            report.verdict(),
+            esc(&report.summary()),
         );
-        if name == "set" {
-            out.push_str(&set_html(&result.details, input.history));
+        if let Some(section) = section {
+            out.push_str(&section.html);
         }
+        let details = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
+        let cut = match details.char_indices().nth(MAX_DETAILS_CHARS) {
+            Some((i, _)) => format!("{}\n… (cut; see results.json)", &details[..i]),
+            None => details,
+        };
         let _ = write!(
             out,
             r#"<details><summary>details (JSON)</summary><pre>{}</pre></details>"#,
@@ -326,7 +278,7 @@ fn checks(out: &mut String, input: &ReportInput<'_>, cexes: &[CexView]) {
 
 fn faults_table(
     out: &mut String,
-    windows: &[FaultWindow],
+    windows: &[FaultBand],
     end: u64,
     recovery: &std::collections::BTreeMap<u64, u64>,
 ) {
@@ -415,43 +367,41 @@ fn logs(out: &mut String, input: &ReportInput<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use checker::{CheckerResult, Results};
-    use serde_json::json;
+    use checker::{Checked, Checker};
+    use rundir::RunMeta;
 
     use super::*;
-    use crate::report::{
-        counterexample::tests::stale_read_history,
-        input::{NodeLog, RunMeta},
-    };
+    use crate::{counterexample::tests::stale_read_history, input::NodeLog};
 
-    fn results_for(history: &checker::History) -> Results {
-        let report = checker::linearizable::check(
-            history,
-            checker::Model::register(),
-            &checker::LinOptions::default(),
-        );
-        let mut results = Results::new();
-        results.insert(
-            "linearizable",
-            CheckerResult::new(report.verdict, report.summary(), &report).unwrap(),
-        );
-        results.extra.insert(
-            "run".into(),
-            json!({"plan": "dirty-read", "seed": 42, "nodes": 3, "system": "raft-kv",
-                   "args": ["--read-mode", "local"], "workload": "register", "duration": "30s",
-                   "interrupted": false, "notes": ["<script>alert(1)</script>"]}),
-        );
-        results
+    fn checked_for(history: &checker::History) -> Checked {
+        let checkers: Vec<Box<dyn Checker>> = vec![Box::new(checker::Linearizable::register(
+            checker::CheckSettings::default(),
+        ))];
+        Checked::run(history, &checkers)
+    }
+
+    fn meta() -> RunMeta {
+        RunMeta {
+            plan: "dirty-read".into(),
+            seed: Some(42),
+            nodes: Some(3),
+            system: Some("raft-kv".into()),
+            args: vec!["--read-mode".into(), "local".into()],
+            workload: Some("register".into()),
+            duration: Some("30s".into()),
+            notes: vec!["<script>alert(1)</script>".into()],
+            ..RunMeta::default()
+        }
     }
 
     #[test]
     fn the_page_has_verdict_summary_plots_counterexample_and_logs() {
         let history = stale_read_history();
-        let results = results_for(&history);
+        let checked = checked_for(&history);
         let input = ReportInput {
             history: &history,
-            results: &results,
-            meta: RunMeta::from_results(&results, "x"),
+            checked: &checked,
+            meta: meta(),
             run_dir: "runs/dirty-read/20261126T110806Z".into(),
             run_name: "20261126T110806Z".into(),
             logs: vec![NodeLog {
@@ -470,6 +420,7 @@ mod tests {
             r#"id="throughput-plot""#,
             r#"id="latency-plot""#,
             r#"id="cex-k0""#,
+            r##"<a href="#counterexamples">Counterexamples</a>"##,
             "Stale read: p3 on n3 read 1",
             r##"href="#log-n1""##,
             r#"<span class="err">n1 x ERROR &lt;boom&gt;</span>"#,
@@ -497,12 +448,12 @@ mod tests {
             ..Default::default()
         };
         let (history, _) = checker::generate::register_with_stale_read(&workload).unwrap();
-        let results = results_for(&history);
-        assert_eq!(results.verdict, Verdict::Invalid);
+        let checked = checked_for(&history);
+        assert_eq!(checked.verdict(), Verdict::Invalid);
         let input = ReportInput {
             history: &history,
-            results: &results,
-            meta: RunMeta::from_results(&results, "big"),
+            checked: &checked,
+            meta: RunMeta::default(),
             run_dir: "r".into(),
             run_name: "r".into(),
             logs: Vec::new(),
@@ -522,11 +473,11 @@ mod tests {
     #[test]
     fn a_run_without_metadata_or_ops_renders() {
         let history = checker::History::default();
-        let results = Results::new();
+        let checked = Checked::new();
         let input = ReportInput {
             history: &history,
-            results: &results,
-            meta: RunMeta::from_results(&results, "some-plan"),
+            checked: &checked,
+            meta: RunMeta::default(),
             run_dir: "r".into(),
             run_name: "r".into(),
             logs: Vec::new(),

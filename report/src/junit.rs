@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{counterexample::cex_text, html::counterexamples, input::ReportInput};
 use checker::Verdict;
+
+use super::{input::ReportInput, sections};
 
 /// The JUnit report of one run.
 pub fn junit_report(input: &ReportInput<'_>) -> Report {
@@ -27,9 +28,12 @@ pub fn junit_report(input: &ReportInput<'_>) -> Report {
     let mut props = vec![
         Property::new("plan", meta.plan.clone()),
         Property::new("run", input.run_dir.clone()),
-        Property::new("replay", format!("harness run {}/plan.yaml", input.run_dir)),
+        Property::new(
+            "replay",
+            format!("harness run {}/{}", input.run_dir, rundir::PLAN),
+        ),
         Property::new("read-mode", meta.read_mode()),
-        Property::new("verdict", input.results.verdict.to_string()),
+        Property::new("verdict", input.checked.verdict().to_string()),
     ];
     if let Some(seed) = meta.seed {
         props.push(Property::new("seed", seed.to_string()));
@@ -42,27 +46,26 @@ pub fn junit_report(input: &ReportInput<'_>) -> Report {
     }
     suite.add_properties(props);
     let classname = format!("chaos.{}", meta.plan);
-    for (name, result) in &input.results.checkers {
-        let status = match result.verdict {
+    let mut extra = Vec::new();
+    for (name, report) in input.checked.reports() {
+        let summary = report.summary();
+        let status = match report.verdict() {
             Verdict::Valid => TestCaseStatus::success(),
-            Verdict::Invalid => failure(NonSuccessKind::Failure, "invalid", &result.summary, None),
-            Verdict::Unknown => failure(NonSuccessKind::Error, "unknown", &result.summary, None),
+            Verdict::Invalid => failure(NonSuccessKind::Failure, "invalid", &summary, None),
+            Verdict::Unknown => failure(NonSuccessKind::Error, "unknown", &summary, None),
         };
-        let mut case = TestCase::new(name.clone(), status);
+        let mut case = TestCase::new(name, status);
         case.set_classname(classname.clone());
-        if result.verdict == Verdict::Valid && !result.summary.is_empty() {
-            case.set_system_out(result.summary.clone());
+        if report.verdict() == Verdict::Valid && !summary.is_empty() {
+            case.set_system_out(summary);
         }
         suite.add_test_case(case);
+        if let Some(section) = sections::find(name) {
+            extra.extend(section.junit(input, report));
+        }
     }
-    for view in counterexamples(input) {
-        let status = failure(
-            NonSuccessKind::Failure,
-            "not-linearizable",
-            &view.headline,
-            Some(cex_text(input.history, &view)),
-        );
-        let mut case = TestCase::new(format!("linearizable/{}", view.key), status);
+    // Cases of sections (one per invalid key, ...) after the checkers'.
+    for mut case in extra {
         case.set_classname(classname.clone());
         suite.add_test_case(case);
     }
@@ -71,7 +74,8 @@ pub fn junit_report(input: &ReportInput<'_>) -> Report {
     report
 }
 
-fn failure(
+/// A non-success status with a type, message and optional body.
+pub fn failure(
     kind: NonSuccessKind,
     ty: &str,
     message: &str,
@@ -93,11 +97,12 @@ pub fn render_junit(input: &ReportInput<'_>) -> Result<String, quick_junit::Seri
 
 #[cfg(test)]
 mod tests {
-    use checker::{CheckerResult, Results};
+    use checker::{CheckerResult, Checked};
+    use rundir::RunMeta;
     use serde_json::json;
 
     use super::*;
-    use crate::report::{counterexample::tests::stale_read_history, input::RunMeta};
+    use crate::counterexample::tests::stale_read_history;
 
     #[test]
     fn one_case_per_checker_and_per_invalid_key() {
@@ -107,22 +112,24 @@ mod tests {
             checker::Model::register(),
             &checker::LinOptions::default(),
         );
-        let mut results = Results::new();
-        results.insert(
-            "linearizable",
-            CheckerResult::new(report.verdict, report.summary(), &report).unwrap(),
-        );
-        results.insert(
+        let mut checked = Checked::new();
+        checked.insert(checker::linearizable::NAME, Box::new(report));
+        checked.insert(
             "stats",
-            CheckerResult::new(Verdict::Unknown, "no time", &json!({})).unwrap(),
+            Box::new(checker::checker::StoredReport(CheckerResult {
+                verdict: Verdict::Unknown,
+                summary: "no time".into(),
+                details: json!({}),
+            })),
         );
-        results
-            .extra
-            .insert("run".into(), json!({"plan": "p", "seed": 7}));
         let input = ReportInput {
             history: &history,
-            results: &results,
-            meta: RunMeta::from_results(&results, "p"),
+            checked: &checked,
+            meta: RunMeta {
+                plan: "p".into(),
+                seed: Some(7),
+                ..RunMeta::default()
+            },
             run_dir: "runs/p/1".into(),
             run_name: "1".into(),
             logs: Vec::new(),

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use checker::{History, Outcome};
 
 use super::{
-    faults::FaultWindow,
+    faults::FaultBand,
     series::{bin_width, latency_points, throughput},
     svg::{
         Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, fmt_secs, label_rows, nice_ticks, open,
@@ -27,7 +27,7 @@ const MAX_BINS: u64 = 300;
 pub const MAX_POINTS: usize = 15_000;
 
 /// The end of the time axis: the last event or fault stop, in ns.
-pub fn time_end(history: &History, windows: &[FaultWindow]) -> u64 {
+pub fn time_end(history: &History, windows: &[FaultBand]) -> u64 {
     windows
         .iter()
         .filter_map(|w| w.stop)
@@ -64,7 +64,7 @@ fn legend(out: &mut String, frame: &Frame, items: &[(&str, &str)]) {
 }
 
 /// Completions per second, stacked by type, with fault windows.
-pub fn throughput_svg(history: &History, windows: &[FaultWindow]) -> String {
+pub fn throughput_svg(history: &History, windows: &[FaultBand]) -> String {
     let end = time_end(history, windows);
     let width = bin_width(end, MAX_BINS);
     let bins = throughput(history, width);
@@ -179,7 +179,7 @@ fn marker(out: &mut String, f: &str, class: &str, px: f64, py: f64) {
 
 /// Latency of every op (or a sample past [`MAX_POINTS`]) against its
 /// invocation time, log scale, with fault windows.
-pub fn latency_svg(history: &History, windows: &[FaultWindow]) -> String {
+pub fn latency_svg(history: &History, windows: &[FaultBand]) -> String {
     let end = time_end(history, windows);
     let (points, dropped) = latency_points(history, MAX_POINTS);
     let probe = Linear::new((0.0, secs(end)), (64.0, PLOT_WIDTH - 18.0));
@@ -262,7 +262,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::report::faults::fault_windows;
+    use crate::faults::fault_bands;
 
     fn sample() -> History {
         let nem = |t: u64, f: &str| {
@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn throughput_plot_has_bars_and_labelled_fault_band() {
         let h = sample();
-        let w = fault_windows(&h);
+        let w = fault_bands(&h);
         let svg = throughput_svg(&h, &w);
         assert!(svg.starts_with("<svg id=\"throughput-plot\""));
         assert!(svg.ends_with("</svg>"));
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn latency_plot_draws_one_marker_per_op() {
         let h = sample();
-        let svg = latency_svg(&h, &fault_windows(&h));
+        let svg = latency_svg(&h, &fault_bands(&h));
         assert!(svg.starts_with("<svg id=\"latency-plot\""));
         assert_eq!(svg.matches("<circle").count(), 1);
         assert_eq!(svg.matches("<path class=\"fail\"").count(), 1);

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::faults::FaultWindow;
+use super::faults::FaultBand;
 
 /// Escapes text for HTML and SVG content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -226,7 +226,7 @@ fn label_x(window_start: f64, label: &str, x: &Linear) -> f64 {
 
 /// Rows for fault labels so that no two overlap: returns each window's row
 /// and the number of rows.
-pub fn label_rows(windows: &[FaultWindow], x: &Linear, end: u64) -> (Vec<usize>, usize) {
+pub fn label_rows(windows: &[FaultBand], x: &Linear, end: u64) -> (Vec<usize>, usize) {
     let mut row_ends: Vec<f64> = Vec::new();
     let mut rows = Vec::with_capacity(windows.len());
     for w in windows {
@@ -252,7 +252,7 @@ pub fn label_rows(windows: &[FaultWindow], x: &Linear, end: u64) -> (Vec<usize>,
 /// window's label in its row above `y0` (rows from [`label_rows`]).
 pub fn fault_bands(
     out: &mut String,
-    windows: &[FaultWindow],
+    windows: &[FaultBand],
     x: &Linear,
     (y0, y1): (f64, f64),
     end: u64,

@@ -24,7 +24,7 @@ use checker::{History, Op, Outcome};
 use serde_json::Value;
 
 use super::{
-    faults::FaultWindow,
+    faults::FaultBand,
     svg::{LABEL_ROW, Linear, esc, fault_bands, fmt_ms, fmt_secs, label_rows, secs, time_axis},
 };
 
@@ -190,7 +190,7 @@ pub fn op_tooltip(op: &Op) -> String {
 /// The timeline section: a `<details>` per page.
 pub fn timeline_html(
     history: &History,
-    windows: &[FaultWindow],
+    windows: &[FaultBand],
     highlight: &BTreeSet<usize>,
     end: u64,
 ) -> String {
@@ -282,14 +282,14 @@ pub fn timeline_html(
 fn page_svg(
     out: &mut String,
     history: &History,
-    windows: &[FaultWindow],
+    windows: &[FaultBand],
     lanes: &[Lane],
     lane_of: &BTreeMap<u64, usize>,
     page: &Page,
     highlight: &BTreeSet<usize>,
     end: u64,
 ) {
-    let here: Vec<FaultWindow> = windows
+    let here: Vec<FaultBand> = windows
         .iter()
         .filter(|w| w.start < page.end && w.stop.unwrap_or(end) >= page.start)
         .cloned()

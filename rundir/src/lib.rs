@@ -16,7 +16,7 @@
 //! is replaced atomically (written to a temporary name, then renamed), so
 //! a reader never sees half of it.
 
-mod meta;
+pub mod meta;
 
 use std::{
     path::{Path, PathBuf},

@@ -8,6 +8,8 @@
 
 pub mod list;
 pub mod register;
+pub mod replay;
 
 pub use list::{AppendList, ListOp, ListRet};
 pub use register::{CasRegister, RegisterOp, RegisterRet};
+pub use replay::{Refusal, initial, replay};

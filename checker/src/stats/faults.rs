@@ -3,7 +3,13 @@
 //! A window opens at a nemesis event `"f":"start-KIND"` and closes at the
 //! `"f":"stop-KIND"` with the same `value.id` (without ids: the oldest open
 //! window of that kind). A window never closed extends to the end of the
-//! history. Other nemesis events are ignored.
+//! history. A stop without a start (a node restarted after it died on its
+//! own) is a window of zero length marked `orphan`; a nemesis event with
+//! neither prefix (Jepsen's, or a `crash` the harness noticed) is a window
+//! of zero length too.
+//!
+//! This is the only pairing of nemesis events: the stats, the report's
+//! bands and its fault table all read these windows.
 //!
 //! Invariant: windows are in order of their start events.
 
@@ -37,6 +43,13 @@ pub struct FaultWindow {
     /// Time from `stop` to the first `ok` completion after it (ns); `None`
     /// without a stop or without an ok op after it.
     pub recovery: Option<u64>,
+    /// `value.detail` of the start event (the grudge, per-node outcomes,
+    /// ...).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub detail: Value,
+    /// A stop without a start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orphan: bool,
 }
 
 /// The fault windows of a history, with recovery times.
@@ -50,14 +63,20 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
             continue;
         }
         let id = e.value.get("id").and_then(Value::as_u64);
-        if let Some(kind) = e.f.strip_prefix("start-") {
-            let fault = e
+        let (phase, kind) = match e.f.split_once('-') {
+            Some(("start", kind)) => (Some(true), kind),
+            Some(("stop", kind)) => (Some(false), kind),
+            _ => (None, e.f.as_str()),
+        };
+        let window = |stop: Option<u64>, orphan| FaultWindow {
+            id,
+            fault: e
                 .value
                 .get("fault")
                 .and_then(Value::as_str)
                 .unwrap_or(kind)
-                .to_owned();
-            let nodes = e
+                .to_owned(),
+            nodes: e
                 .value
                 .get("nodes")
                 .and_then(Value::as_array)
@@ -66,32 +85,33 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
                         .filter_map(|n| n.as_str().map(str::to_owned))
                         .collect()
                 })
-                .unwrap_or_default();
-            open.entry((kind.to_owned(), id))
-                .or_default()
-                .push(windows.len());
-            windows.push(FaultWindow {
-                id,
-                fault,
-                nodes,
-                start: e.time,
-                stop: None,
-                end: end_time,
-                start_event: pos,
-                stop_event: None,
-                recovery: None,
-            });
-        } else if let Some(kind) = e.f.strip_prefix("stop-") {
-            let Some(list) = open.get_mut(&(kind.to_owned(), id)) else {
-                continue;
-            };
-            if list.is_empty() {
-                continue;
+                .unwrap_or_default(),
+            start: e.time,
+            stop,
+            end: stop.unwrap_or(end_time),
+            start_event: pos,
+            stop_event: stop.map(|_| pos),
+            recovery: None,
+            detail: e.value.get("detail").cloned().unwrap_or(Value::Null),
+            orphan,
+        };
+        match phase {
+            Some(true) => {
+                open.entry((kind.to_owned(), id))
+                    .or_default()
+                    .push(windows.len());
+                windows.push(window(None, false));
             }
-            let w = &mut windows[list.remove(0)];
-            w.stop = Some(e.time);
-            w.end = e.time;
-            w.stop_event = Some(pos);
+            Some(false) => match open.get_mut(&(kind.to_owned(), id)) {
+                Some(list) if !list.is_empty() => {
+                    let w = &mut windows[list.remove(0)];
+                    w.stop = Some(e.time);
+                    w.end = e.time;
+                    w.stop_event = Some(pos);
+                }
+                _ => windows.push(window(Some(e.time), true)),
+            },
+            None => windows.push(window(Some(e.time), false)),
         }
     }
     // Recovery: first ok completion at or after each stop.
