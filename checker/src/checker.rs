@@ -63,16 +63,20 @@ pub trait Report: Any + fmt::Debug + Send + Sync {
 }
 
 /// Settings every checker may consult.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CheckSettings {
     /// Per-key time budget of searches (linearizability).
     pub time_budget: Duration,
+    /// The value every register holds before the first write (`null` for
+    /// our workloads; imported histories may start elsewhere).
+    pub initial_value: Value,
 }
 
 impl Default for CheckSettings {
     fn default() -> Self {
         Self {
             time_budget: Duration::from_secs(30),
+            initial_value: Value::Null,
         }
     }
 }
@@ -165,6 +169,17 @@ impl Checked {
     /// One checker's report.
     pub fn get(&self, name: &str) -> Option<&dyn Report> {
         self.reports.get(name).map(AsRef::as_ref)
+    }
+
+    /// Removes one checker's report (to move it into another result).
+    pub fn take(&mut self, name: &str) -> Option<Box<dyn Report>> {
+        let report = self.reports.remove(name)?;
+        self.verdict = self
+            .reports
+            .values()
+            .map(|r| r.verdict())
+            .fold(Verdict::Valid, Verdict::compose);
+        Some(report)
     }
 
     /// One checker's report as its concrete type.

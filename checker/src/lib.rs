@@ -33,7 +33,7 @@ pub use history::{
     Problem, Process, Warning, read_edn, read_edn_from, read_edn_with, read_jsonl, read_jsonl_from,
 };
 pub use linearizable::{
-    Counterexample, KeyResult, LinOptions, Linearizable, LinearizabilityReport, Model,
+    Counterexample, KeyResult, LinOptions, LinearizabilityReport, Linearizable, Model,
 };
 pub use results::{CheckerResult, Results, Verdict};
 pub use set::{SetChecker, SetReport};

@@ -19,11 +19,11 @@ use std::{
 
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
+use systems::{Client, protocol::NodeClient};
 use tokio::sync::watch;
-use workloads::{KeySlots, Mix, RegisterWorkload, Workload};
+use workloads::{KeySlots, Mix, RegisterGenerator};
 
 use crate::run::{
-    client::{KvClient, NodeClient},
     recorder::Recorder,
     workers::{self, Shared, WorkerConfig},
 };
@@ -112,9 +112,9 @@ async fn harness_path(addr: std::net::SocketAddr, config: &BenchConfig) -> std::
     let dir = tempfile_dir()?;
     let recorder = Arc::new(Recorder::create(&dir.join("history.jsonl"))?);
     let mix = Mix::new([("read", 2), ("write", 1), ("cas", 1)]).expect("a valid mix");
-    let workload = Workload::Register(RegisterWorkload::new(1, mix, KeySlots::new(8, 1000)));
-    let shared = Arc::new(Shared::new(workload, recorder.clone(), config.concurrency));
-    let client = KvClient::Node(NodeClient::new(
+    let generator = Box::new(RegisterGenerator::new(1, mix, KeySlots::new(8, 1000)));
+    let shared = Arc::new(Shared::new(generator, recorder.clone(), config.concurrency));
+    let client: Arc<dyn Client> = Arc::new(NodeClient::new(
         http_client(config.concurrency),
         &addr.to_string(),
         Duration::from_secs(5),

@@ -34,10 +34,10 @@ use axum::{
 use checker::Verdict;
 use percent_encoding::percent_decode_str;
 
-use crate::{
-    exit_code,
-    report::{self, faults::natural_cmp, svg::esc},
-};
+use report::{faults::natural_cmp, svg::esc};
+use rundir::{RunDir, RunMeta};
+
+use crate::exit_code;
 
 /// `harness serve` flags.
 #[derive(Debug, clap::Args)]
@@ -165,16 +165,15 @@ pub fn list_runs(root: &Path) -> Vec<RunEntry> {
                 continue;
             }
             let path = run.path();
-            if !path.join("history.jsonl").is_file() && !path.join("plan.yaml").is_file() {
+            if !RunDir::is_run(&path) {
                 continue;
             }
-            let results = report::read_results(&path).ok();
-            let mut logs: Vec<String> = std::fs::read_dir(path.join("nodes"))
+            let dir = RunDir::open(&path);
+            let results = rundir::read_results(&path).ok();
+            let mut logs: Vec<String> = dir
+                .node_logs()
                 .into_iter()
-                .flatten()
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".log"))
+                .map(|(name, _)| format!("{name}.log"))
                 .collect();
             logs.sort_by(|a, b| natural_cmp(a, b));
             runs.push(RunEntry {
@@ -193,10 +192,9 @@ pub fn list_runs(root: &Path) -> Vec<RunEntry> {
                     .unwrap_or_else(|| "no results.json (running, or the harness failed)".into()),
                 seed: results
                     .as_ref()
-                    .and_then(|r| r.extra.get("run"))
-                    .and_then(|r| r.get("seed"))
-                    .and_then(serde_json::Value::as_u64),
-                has_report: path.join("report.html").is_file(),
+                    .and_then(RunMeta::from_results)
+                    .and_then(|m| m.seed),
+                has_report: dir.report().is_file(),
                 logs,
             });
         }
@@ -221,11 +219,17 @@ pub fn index_html(root: &Path, runs: &[RunEntry]) -> String {
         };
         let base = run.href();
         let mut files = format!(
-            r#"<a href="{base}report.html"><b>report</b></a> <a href="{base}history.jsonl">history</a> <a href="{base}results.json">results</a> <a href="{base}junit.xml">junit</a> <a href="{base}plan.yaml">plan</a>"#
+            r#"<a href="{base}{}"><b>report</b></a> <a href="{base}{}">history</a> <a href="{base}{}">results</a> <a href="{base}{}">junit</a> <a href="{base}{}">plan</a>"#,
+            rundir::REPORT,
+            rundir::HISTORY,
+            rundir::RESULTS,
+            rundir::JUNIT,
+            rundir::PLAN
         );
         for log in &run.logs {
             files += &format!(
-                r#" <a href="{base}nodes/{}">{}</a>"#,
+                r#" <a href="{base}{}/{}">{}</a>"#,
+                rundir::NODES,
                 encode(log),
                 esc(log.trim_end_matches(".log"))
             );
@@ -306,12 +310,12 @@ async fn files(State(state): State<Arc<Served>>, method: Method, uri: Uri) -> Re
 
 fn file_response(root: &Path, request_path: &str) -> Response {
     // A report not rendered yet is rendered on the fly.
-    if let Some(dir) = request_path.strip_suffix("/report.html") {
-        if let Ok(run) = resolve(root, &format!("{dir}/")) {
-            if run.is_dir() && !run.join("report.html").exists() {
-                return render_report(&run);
-            }
-        }
+    if let Some(dir) = request_path.strip_suffix(&format!("/{}", rundir::REPORT))
+        && let Ok(run) = resolve(root, &format!("{dir}/"))
+        && run.is_dir()
+        && !RunDir::open(&run).report().exists()
+    {
+        return render_report(&RunDir::open(&run));
     }
     let path = match resolve(root, request_path) {
         Ok(p) => p,
@@ -336,16 +340,18 @@ fn file_response(root: &Path, request_path: &str) -> Response {
     }
 }
 
-fn render_report(run: &Path) -> Response {
-    let rendered = checker::read_jsonl(run.join("history.jsonl"))
+fn render_report(run: &RunDir) -> Response {
+    let rendered = checker::read_jsonl(run.history())
         .map_err(|e| e.to_string())
         .and_then(|(history, _)| {
-            let results = report::read_results(run).map_err(|e| e.to_string())?;
-            let input = report::input_for(run, &history, &results);
+            let results = rundir::read_results(&run.path).map_err(|e| e.to_string())?;
+            let checked = checker::Checked::from_results(&results);
+            let meta = RunMeta::from_results(&results);
+            let input = report::input_for(run, &history, &checked, meta);
             Ok(report::render_html(&input))
         });
     match rendered {
-        Ok(html) => with_type(Path::new("report.html"), html.into_bytes()),
+        Ok(html) => with_type(Path::new(rundir::REPORT), html.into_bytes()),
         Err(e) => (
             StatusCode::NOT_FOUND,
             format!("no report: {e}\n(re-check the run with `harness check DIR`)"),

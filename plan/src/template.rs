@@ -39,12 +39,7 @@
 //! with the position of the first mistake; expanding a parsed template
 //! cannot fail.
 
-use std::{
-    fmt,
-    net::IpAddr,
-    path::PathBuf,
-};
-
+use std::{fmt, net::IpAddr, path::PathBuf};
 
 /// One node, as the template sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -61,10 +61,18 @@ fn check_basics(plan: &Plan, problems: &mut Vec<Problem>) {
             "the duration must be positive",
         ));
     }
-    bounded_duration("duration", &duration.value.0, &duration.referenced, problems);
+    bounded_duration(
+        "duration",
+        &duration.value.0,
+        &duration.referenced,
+        problems,
+    );
     for (field, value) in [
         ("final.settle", plan.final_phase.settle.get()),
-        ("final.recover-timeout", plan.final_phase.recover_timeout.get()),
+        (
+            "final.recover-timeout",
+            plan.final_phase.recover_timeout.get(),
+        ),
     ] {
         bounded_duration(field, &value, &Location::UNKNOWN, problems);
     }
@@ -214,7 +222,12 @@ fn check_entry(plan: &Plan, f: &FaultSpec, place: Place, problems: &mut Vec<Prob
         ));
     }
     if let Some(target) = &f.target {
-        check_target(&target.value, plan.cluster.nodes.value, &target.referenced, problems);
+        check_target(
+            &target.value,
+            plan.cluster.nodes.value,
+            &target.referenced,
+            problems,
+        );
     }
 }
 
@@ -243,7 +256,12 @@ fn check_target(target: &TargetSpec, nodes: usize, at: &Location, problems: &mut
 
 fn check_checks(plan: &Plan, problems: &mut Vec<Problem>) {
     let check = &plan.check;
-    bounded_duration("check.time-budget", &check.time_budget.0, &Location::UNKNOWN, problems);
+    bounded_duration(
+        "check.time-budget",
+        &check.time_budget.0,
+        &Location::UNKNOWN,
+        problems,
+    );
     if let Some(share) = &check.min_ok_share
         && !(share.value >= 0.0 && share.value <= 1.0)
     {

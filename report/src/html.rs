@@ -60,7 +60,10 @@ pub fn render_html(input: &ReportInput<'_>) -> String {
         .iter()
         .flat_map(|(_, r)| r.iter().flat_map(|r| r.highlight.iter().copied()))
         .collect();
-    let links: Vec<(&str, &str)> = rendered.iter().filter_map(|(_, r)| r.as_ref()?.nav).collect();
+    let links: Vec<(&str, &str)> = rendered
+        .iter()
+        .filter_map(|(_, r)| r.as_ref()?.nav)
+        .collect();
     let verdict = input.checked.verdict();
     let title = format!(
         "{} · {} · {}",
@@ -237,7 +240,12 @@ fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultBand]) {
         );
     }
     out.push_str(r#"</p><h3>Files</h3><p class="files">"#);
-    for file in [rundir::PLAN, rundir::HISTORY, rundir::RESULTS, rundir::JUNIT] {
+    for file in [
+        rundir::PLAN,
+        rundir::HISTORY,
+        rundir::RESULTS,
+        rundir::JUNIT,
+    ] {
         let _ = write!(out, r#"<a href="{file}">{file}</a> "#);
     }
     out.push_str("</p></div></section>");

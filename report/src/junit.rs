@@ -97,7 +97,7 @@ pub fn render_junit(input: &ReportInput<'_>) -> Result<String, quick_junit::Seri
 
 #[cfg(test)]
 mod tests {
-    use checker::{CheckerResult, Checked};
+    use checker::{Checked, CheckerResult};
     use rundir::RunMeta;
     use serde_json::json;
 

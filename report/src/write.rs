@@ -86,7 +86,10 @@ pub fn write_for(
         html: dir.report(),
         junit: dir.junit(),
     };
-    for (path, bytes) in [(&written.html, html.as_bytes()), (&written.junit, junit.as_bytes())] {
+    for (path, bytes) in [
+        (&written.html, html.as_bytes()),
+        (&written.junit, junit.as_bytes()),
+    ] {
         rundir::replace(path, bytes).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,

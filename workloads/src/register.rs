@@ -97,7 +97,11 @@ impl Generator for RegisterGenerator {
             OpKind::Read => Value::Null,
         };
         OpRequest {
-            f: if f == OpKind::Append { OpKind::Write } else { f },
+            f: if f == OpKind::Append {
+                OpKind::Write
+            } else {
+                f
+            },
             key: key_name(id),
             value,
         }

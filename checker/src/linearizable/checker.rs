@@ -25,9 +25,10 @@ pub struct Linearizable {
 }
 
 impl Linearizable {
-    /// A read/write/cas register starting at `null`.
+    /// A read/write/cas register starting at the settings' initial value.
     pub fn register(settings: CheckSettings) -> Self {
-        Self::new(Model::register(), settings)
+        let init = settings.initial_value.clone();
+        Self::new(Model::Register { init }, settings)
     }
 
     /// Checks against `model`.

@@ -7,14 +7,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use workloads::{OpKind, OpRequest};
+use systems::{Client, Cluster, Completion};
 
-use super::{
-    client::{Completion, KvClient},
-    cluster::Cluster,
-    recorder::Recorder,
-    workers::Shared,
-};
+use super::{recorder::Recorder, workers::Shared};
 
 /// How many rounds over all nodes a final read gets before giving up.
 const FINAL_READ_ROUNDS: usize = 5;
@@ -24,24 +19,25 @@ const FINAL_READ_ROUNDS: usize = 5;
 pub async fn final_reads(
     shared: &Shared,
     cluster: &Cluster,
-    clients: &[KvClient],
+    clients: &[Arc<dyn Client>],
     recorder: &Arc<Recorder>,
 ) -> usize {
-    let keys = shared.workload.lock().expect("workload lock").keys_used();
+    let (keys, reads) = {
+        let generator = shared.workload.lock().expect("workload lock");
+        let keys = generator.keys_used();
+        let reads: Vec<_> = keys.iter().map(|k| generator.final_read(k)).collect();
+        (keys, reads)
+    };
     let mut unread = 0;
-    for key in keys {
-        let op = OpRequest {
-            f: OpKind::Read,
-            key,
-            value: serde_json::Value::Null,
-        };
+    for (_key, op) in keys.into_iter().zip(reads) {
         let mut done = false;
         'rounds: for round in 0..FINAL_READ_ROUNDS {
             for (node, client) in cluster.nodes.iter().zip(clients) {
                 let process = shared.fresh_process();
-                recorder.invoke(process, &op, node.name.as_str(), true);
+                let name = node.name().as_str();
+                recorder.invoke(process, &op, name, true);
                 let completion = client.invoke(&op).await;
-                recorder.complete(process, &op, node.name.as_str(), &completion, true);
+                recorder.complete(process, &op, name, &completion, true);
                 if matches!(completion, Completion::Ok(_)) {
                     done = true;
                     break 'rounds;

@@ -2,7 +2,7 @@
 //! verdict.
 //!
 //! ```text
-//! start nodes -> wait for a leader -> clients + fault schedule (duration)
+//! start nodes -> wait until ready -> clients + fault schedule (duration)
 //!   -> stop clients, end faults -> recover, settle -> final reads
 //!   -> stop nodes -> check history.jsonl -> results.json
 //! ```
@@ -12,15 +12,9 @@
 //! early return or panic; an interrupted run (Ctrl-C) takes the normal path
 //! from "stop clients" on, so what was recorded is still checked.
 
-pub mod client;
-pub mod cluster;
-pub mod command;
-pub mod etcd;
 mod final_phase;
 mod progress;
 pub mod recorder;
-mod schedule;
-pub mod store;
 pub mod workers;
 
 use std::{
@@ -30,38 +24,37 @@ use std::{
     time::Duration,
 };
 
-use checker::Results;
+use checker::{CheckSettings, Checked};
 use faults::{Nemesis, net::AnyBackend};
-use serde_json::json;
+use plan::Plan;
+use rundir::{RunDir, RunMeta};
+use systems::{Client, Cluster, ClusterError, Programs};
 use tokio::sync::watch;
-use workloads::{KeySlots, Mix, RegisterWorkload, SetWorkload, Workload};
+use workloads::{FinalReads, GeneratorParams, Workload};
 
 use self::{
-    client::KvClient,
-    cluster::{Cluster, ClusterError},
     recorder::{FLUSH_EVERY, Recorder},
-    schedule::NemesisContext,
-    store::RunDir,
     workers::{Shared, WorkerConfig},
 };
 use crate::{
-    plan::{self, FaultKind, Plan, WorkloadKind},
-    verdict::{self, CheckConfig},
+    check,
+    nemesis::{self, NemesisContext, schedule},
+    plans,
 };
 
-/// How long a fresh cluster may take to elect its first leader.
+/// How long a fresh cluster may take to become ready.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings that come from the command line, not the plan.
 pub struct RunOptions {
     /// Where run directories go (`runs/`).
     pub runs_dir: PathBuf,
-    /// The node binary, unless the plan names one.
-    pub node_binary: PathBuf,
+    /// Where to look for node programs the plan does not name.
+    pub programs: Programs,
     /// Whether this process is in a private network namespace, so that
     /// firewall rules are allowed.
     pub isolated: bool,
-    /// Turns true on Ctrl-C.
+    /// Turns true on Ctrl-C or SIGTERM.
     pub interrupt: watch::Receiver<bool>,
 }
 
@@ -69,7 +62,7 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub dir: RunDir,
     pub seed: u64,
-    pub results: Results,
+    pub checked: Checked,
     pub interrupted: bool,
 }
 
@@ -77,6 +70,8 @@ pub struct RunOutcome {
 pub enum RunError {
     #[error("cannot write the run directory: {0}")]
     Store(#[from] std::io::Error),
+    #[error(transparent)]
+    Program(#[from] systems::ProgramError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error("fault injection failed: {0}")]
@@ -87,17 +82,20 @@ pub enum RunError {
     History(#[from] checker::HistoryError),
 }
 
-/// Does the plan use the firewall?
-pub fn needs_network(plan: &Plan) -> bool {
-    let faults = &plan.faults;
-    faults
-        .pick
-        .iter()
-        .chain(&faults.timeline)
-        .any(|f| matches!(f.fault.value, FaultKind::Partition | FaultKind::Loss))
+/// The plan's workload. Plans are validated before they run.
+fn workload_of(plan: &Plan) -> &'static dyn Workload {
+    workloads::find(&plan.workload.kind.value).expect("validated plans name a known workload")
 }
 
-/// Runs `plan` once.
+/// A fresh secret for the run's nodes to authenticate each other with.
+fn fresh_secret() -> String {
+    let bytes: [u8; 24] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `plan` once. `seed`, if given, is the seed to use (else the
+/// plan's, else a fresh one); it is returned even when the run fails, so
+/// that a failed run can be replayed.
 pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let seed = plan.seed.unwrap_or_else(rand::random);
     plan.seed = Some(seed);
@@ -109,9 +107,9 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
         dir.path.display()
     );
 
-    let binary = node_binary(&plan, options);
-    let cluster = Arc::new(Cluster::create(&plan, &dir.path, &binary).await?);
-    let firewall = if options.isolated && needs_network(&plan) {
+    let program = systems::of(&plan).program(&plan, &options.programs)?;
+    let cluster = Arc::new(Cluster::create(&plan, &dir, &program, &fresh_secret()).await?);
+    let firewall = if options.isolated && nemesis::needs_firewall(&plan) {
         Some(cluster.firewall().await?)
     } else {
         None
@@ -124,23 +122,26 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
     // A node that dies while the cluster forms (a bad flag, a port in use)
     // ends the wait at once, instead of after the timeout.
     let leader = tokio::select! {
-        leader = cluster.wait_for_leader(STARTUP_TIMEOUT) => leader?,
+        ready = cluster.wait_ready(STARTUP_TIMEOUT) => ready?,
         exit = first_unexpected_exit(&nemesis) => {
             return Err(RunError::NodeDied { exit, logs: cluster.log_tails(20) });
         }
     };
-    eprintln!("cluster of {} up, leader {leader}", cluster.nodes.len());
+    match leader {
+        Some(leader) => eprintln!("cluster of {} up, leader {leader}", cluster.nodes.len()),
+        None => eprintln!("cluster of {} up", cluster.nodes.len()),
+    }
 
     let recorder = Arc::new(Recorder::create(&dir.history())?);
     let driven = drive(&plan, seed, &cluster, &nemesis, &recorder, options).await;
     let notes = finish(&plan, &cluster, nemesis, &recorder, &driven).await;
 
     let interrupted = driven.interrupted;
-    let results = check_run(&plan, seed, &dir, interrupted, notes)?;
+    let checked = check_run(&plan, seed, &dir, interrupted, notes)?;
     Ok(RunOutcome {
         dir,
         seed,
-        results,
+        checked,
         interrupted,
     })
 }
@@ -149,7 +150,7 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
 struct Driven {
     interrupted: bool,
     shared: Arc<Shared>,
-    clients: Vec<KvClient>,
+    clients: Vec<Arc<dyn Client>>,
     problems: Vec<String>,
 }
 
@@ -164,21 +165,25 @@ async fn drive(
 ) -> Driven {
     let (stop_tx, stop_rx) = watch::channel(false);
     let w = &plan.workload;
-    let shared = Arc::new(Shared::new(
-        build_workload(plan, seed),
-        recorder.clone(),
-        w.concurrency,
-    ));
+    let concurrency = w.concurrency.value;
+    let generator = workload_of(plan).generator(GeneratorParams {
+        seed,
+        keys: w.keys.value,
+        ops_per_key: w.ops_per_key.value,
+        mix: plans::mix(plan),
+    });
+    let shared = Arc::new(Shared::new(generator, recorder.clone(), concurrency));
     let clients = node_clients(cluster, plan);
     let active = Arc::new(Mutex::new(BTreeSet::new()));
     let problems = Arc::new(Mutex::new(Vec::new()));
-    let interval = Duration::from_secs_f64(w.concurrency as f64 / w.rate);
+    // Validated: 1 <= concurrency and 0.01 <= rate, so this is finite.
+    let interval = Duration::from_secs_f64(concurrency as f64 / w.rate.value);
     let mut tasks = Vec::new();
-    for id in 0..w.concurrency {
+    for id in 0..concurrency {
         let node = id % clients.len();
         let config = WorkerConfig {
             id,
-            node: cluster.nodes[node].name.to_string(),
+            node: cluster.nodes[node].name().to_string(),
             client: clients[node].clone(),
             interval,
             seed,
@@ -249,10 +254,11 @@ async fn finish(
             Err(e) => notes.push(format!("recovery failed: {e}")),
         }
     }
-    let reads_wanted = plan.final_phase.reads || plan.workload.kind == WorkloadKind::Set;
+    let reads_wanted =
+        plan.final_phase.reads || workload_of(plan).final_reads() == FinalReads::Always;
     if !driven.interrupted && reads_wanted {
         match cluster
-            .wait_for_leader(plan.final_phase.recover_timeout.get())
+            .wait_ready(plan.final_phase.recover_timeout.get())
             .await
         {
             Ok(_) => {
@@ -295,80 +301,51 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
-/// Checks the recorded history and writes `results.json`.
+/// Checks the recorded history, through the one check path.
 fn check_run(
     plan: &Plan,
     seed: u64,
     dir: &RunDir,
     interrupted: bool,
     notes: Vec<String>,
-) -> Result<Results, RunError> {
+) -> Result<Checked, RunError> {
     let (history, warnings) = checker::read_jsonl(dir.history())?;
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let config = CheckConfig {
-        model: workload_model(plan.workload.kind),
+    let settings = CheckSettings {
         time_budget: plan.check.time_budget.get(),
+        ..CheckSettings::default()
     };
-    let mut results = verdict::check(&history, &config);
-    results.extra.insert(
-        "run".to_owned(),
-        json!({
-            "plan": plan.name,
-            "seed": seed,
-            "nodes": plan.cluster.nodes.value,
-            "system": plan.cluster.system,
-            "args": plan.cluster.args,
-            "workload": plan.workload.kind,
-            "duration": plan.duration.value.to_string(),
-            "interrupted": interrupted,
-            "notes": notes,
-        }),
-    );
-    verdict::write_results(&results, &dir.results())?;
-    // The report is a convenience: failing to render it loses no result.
-    if let Err(e) = crate::report::write_for(&dir.path, &history, &results) {
-        eprintln!("warning: cannot write report.html / junit.xml: {e}");
-    }
-    Ok(results)
+    let meta = RunMeta {
+        plan: plan.name.clone(),
+        seed: Some(seed),
+        nodes: Some(plan.cluster.nodes.value as u64),
+        system: Some(plan.cluster.system.value.clone()),
+        args: plan.cluster.args.clone(),
+        reads: Some(systems::of(plan).reads(plan)),
+        workload: Some(plan.workload.kind.value.clone()),
+        duration: Some(plan.duration.value.to_string()),
+        interrupted,
+        notes,
+    };
+    let checkers = workload_of(plan).checkers(&settings);
+    Ok(check::check(
+        &history,
+        &checkers,
+        Vec::new(),
+        Some(dir),
+        Some(meta),
+    )?)
 }
 
-pub fn workload_model(kind: WorkloadKind) -> checker::Model {
-    match kind {
-        WorkloadKind::Register => checker::Model::register(),
-        WorkloadKind::Set => checker::Model::List,
-    }
-}
-
-fn build_workload(plan: &Plan, seed: u64) -> Workload {
-    let w = &plan.workload;
-    let mix = plan::Mix::of(w);
-    let mix = Mix::new(mix.0.iter().map(|(k, v)| (k.as_str(), *v)))
-        .expect("validated plans have a usable mix");
-    let keys = KeySlots::new(w.keys, w.ops_per_key);
-    match w.kind {
-        WorkloadKind::Register => Workload::Register(RegisterWorkload::new(seed, mix, keys)),
-        WorkloadKind::Set => Workload::Set(SetWorkload::new(seed, mix, keys)),
-    }
-}
-
-fn node_clients(cluster: &Cluster, plan: &Plan) -> Vec<KvClient> {
+fn node_clients(cluster: &Cluster, plan: &Plan) -> Vec<Arc<dyn Client>> {
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(plan.workload.concurrency.max(4))
+        .pool_max_idle_per_host(plan.workload.concurrency.value.max(4))
         .tcp_nodelay(true)
         .build()
         .expect("a plain HTTP client builds");
-    cluster.clients(plan, &http, plan.workload.timeout.get())
-}
-
-/// The node program: the plan's `binary`, else what the command line
-/// resolved for the plan's system.
-fn node_binary(plan: &Plan, options: &RunOptions) -> PathBuf {
-    plan.cluster
-        .binary
-        .clone()
-        .unwrap_or_else(|| options.node_binary.clone())
+    cluster.clients(&http)
 }
 
 /// Resolves with the first node exit the harness did not cause.

@@ -24,7 +24,7 @@ use faults::FaultEvent;
 use serde_json::Value;
 use workloads::OpRequest;
 
-use super::client::Completion;
+use systems::Completion;
 
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 

@@ -18,24 +18,26 @@ use std::{
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use systems::{Client, Completion};
 use tokio::{sync::watch, time::Instant};
-use workloads::Workload;
+use workloads::Generator;
 
-use super::{
-    client::{Completion, KvClient},
-    recorder::Recorder,
-};
+use super::recorder::Recorder;
 
 /// What every worker shares.
 pub struct Shared {
-    pub workload: Mutex<Workload>,
+    pub workload: Mutex<Box<dyn Generator>>,
     pub recorder: Arc<Recorder>,
     /// The next fresh process id.
     pub next_process: AtomicU64,
 }
 
 impl Shared {
-    pub fn new(workload: Workload, recorder: Arc<Recorder>, concurrency: usize) -> Shared {
+    pub fn new(
+        workload: Box<dyn Generator>,
+        recorder: Arc<Recorder>,
+        concurrency: usize,
+    ) -> Shared {
         Shared {
             workload: Mutex::new(workload),
             recorder,
@@ -52,7 +54,7 @@ impl Shared {
 pub struct WorkerConfig {
     pub id: usize,
     pub node: String,
-    pub client: KvClient,
+    pub client: Arc<dyn Client>,
     /// Mean time between this worker's operations.
     pub interval: Duration,
     pub seed: u64,

@@ -3,7 +3,6 @@
 
 mod bad_plans;
 mod end_to_end;
-mod etcd;
 mod interrupt;
 mod report;
 mod serve;

@@ -113,7 +113,7 @@ fn nightly_runs_a_matrix_of_valid_plans_and_fails_on_bad_verdicts() {
         let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../plans")
             .join(format!("{}.yaml", plan.as_str().unwrap()));
-        let loaded = harness::plan::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+        let loaded = harness::plans::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
         assert!(
             !loaded
                 .cluster

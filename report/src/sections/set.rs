@@ -79,7 +79,10 @@ pub fn set_html(report: &SetReport, history: &History) -> String {
         }
         let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for item in items {
-            by_key.entry(&item.key).or_default().push(short(&item.element));
+            by_key
+                .entry(&item.key)
+                .or_default()
+                .push(short(&item.element));
         }
         let _ = write!(
             out,

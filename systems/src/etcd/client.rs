@@ -445,4 +445,3 @@ pub(crate) fn decode_value(text: &str) -> Result<Value, String> {
         )
     })
 }
-

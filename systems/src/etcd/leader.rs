@@ -57,6 +57,7 @@ pub async fn statuses(clients: &[(NodeName, EtcdClient)]) -> Vec<(NodeName, Opti
 /// and says it leads.
 pub async fn find_leader(clients: &[(NodeName, EtcdClient)]) -> Option<NodeName> {
     let probes = futures::future::join_all(clients.iter().map(|(_, c)| probe(c))).await;
-    let named: Vec<(NodeName, Probe)> = clients.iter().map(|(n, _)| n.clone()).zip(probes).collect();
+    let named: Vec<(NodeName, Probe)> =
+        clients.iter().map(|(n, _)| n.clone()).zip(probes).collect();
     crate::cluster::agreed_leader(&named)
 }

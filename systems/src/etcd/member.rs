@@ -113,4 +113,3 @@ pub fn member_spec(
 ) -> NodeSpec {
     NodeSpec::new(member.name.clone(), binary, log).args(member_args(members, member, settings))
 }
-

@@ -88,7 +88,13 @@ impl System for Etcd {
             extra_args: plan.cluster.args.clone(),
             ..EtcdSettings::default()
         };
-        member_spec(layout.program, &members, &member(node), &settings, &node.log)
+        member_spec(
+            layout.program,
+            &members,
+            &member(node),
+            &settings,
+            &node.log,
+        )
     }
 
     fn client(&self, plan: &Plan, node: &NodePlace, http: &reqwest::Client) -> Arc<dyn Client> {

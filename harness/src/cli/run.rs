@@ -8,23 +8,39 @@
 use std::path::PathBuf;
 
 use checker::Verdict;
+use plan::{NetworkMode, Plan};
+use systems::Programs;
 use tokio::sync::watch;
 
 use crate::{
-    cli::RunArgs,
-    exit_code,
-    plan::{self, NetworkMode, Plan, System},
+    check, exit_code, nemesis, plans,
     run::{self, RunOptions},
-    verdict,
 };
 
-/// What the embedded default plan is called in messages.
-const DEFAULT_PLAN_NAME: &str = "<embedded plans/default.yaml>";
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The plan file (YAML). Default: the embedded default plan.
+    pub plan: Option<PathBuf>,
+    /// Run the plan this many times, each with a fresh seed, and print a
+    /// table of verdicts.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeat: u32,
+    /// Use this seed (overrides the plan's; not with --repeat).
+    #[arg(long, conflicts_with = "repeat")]
+    pub seed: Option<u64>,
+    /// Directory that receives run directories.
+    #[arg(long, default_value = "runs", value_name = "DIR")]
+    pub runs_dir: PathBuf,
+    /// The target-node binary for `system: raft-kv` plans (default: next
+    /// to this executable). Other systems take `cluster.binary`.
+    #[arg(long, value_name = "PATH")]
+    pub node_binary: Option<PathBuf>,
+}
 
 pub fn run_command(args: RunArgs) -> u8 {
     let plan = match &args.plan {
-        Some(path) => plan::load(path),
-        None => plan::load_str(plan::DEFAULT_PLAN, DEFAULT_PLAN_NAME),
+        Some(path) => plans::load(path),
+        None => plans::load_str(plans::DEFAULT_PLAN, plans::DEFAULT_PLAN_NAME),
     };
     let mut plan = match plan {
         Ok(plan) => plan,
@@ -36,22 +52,26 @@ pub fn run_command(args: RunArgs) -> u8 {
     if args.seed.is_some() {
         plan.seed = args.seed;
     }
-    let node_binary = match node_binary(&args, &plan) {
-        Ok(path) => path,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit_code::HARNESS_FAILED;
-        }
+    let programs = Programs {
+        node_binary: args.node_binary.clone(),
+        harness_dir: std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from)),
     };
+    // Fail before anything starts when the program is missing.
+    if let Err(e) = systems::of(&plan).program(&plan, &programs) {
+        eprintln!("error: {e}");
+        return exit_code::HARNESS_FAILED;
+    }
     let isolated = match faults::netns::enter_private_namespace() {
         Ok(_) => true,
-        Err(e) if run::needs_network(&plan) => {
+        Err(e) if nemesis::needs_firewall(&plan) => {
             eprintln!(
                 "error: this plan has network faults, which need a private network namespace: {e}"
             );
             return exit_code::HARNESS_FAILED;
         }
-        Err(e) if plan.cluster.network_mode() == NetworkMode::Namespaces => {
+        Err(e) if systems::network_mode(&plan) == NetworkMode::Namespaces => {
             eprintln!("error: `network: namespaces` needs a private network namespace: {e}");
             return exit_code::HARNESS_FAILED;
         }
@@ -69,58 +89,10 @@ pub fn run_command(args: RunArgs) -> u8 {
             return exit_code::HARNESS_FAILED;
         }
     };
-    runtime.block_on(run_all(plan, args, node_binary, isolated))
+    runtime.block_on(run_all(plan, args, programs, isolated))
 }
 
-fn node_binary(args: &RunArgs, plan: &Plan) -> Result<PathBuf, String> {
-    match plan.cluster.system {
-        System::RaftKv => {}
-        System::Etcd => return etcd_binary(plan),
-        // The start template names the program.
-        System::Command => return Ok(PathBuf::new()),
-    }
-    if let Some(path) = args
-        .node_binary
-        .clone()
-        .or_else(|| plan.cluster.binary.clone())
-    {
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("node binary {} does not exist", path.display()))
-        };
-    }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot locate the harness binary: {e}"))?;
-    let sibling = exe.with_file_name("target-node");
-    if sibling.is_file() {
-        Ok(sibling)
-    } else {
-        Err(format!(
-            "cannot find target-node next to harness (looked for {}); build it with \
-             `cargo build --release` (both binaries), or pass --node-binary PATH",
-            sibling.display()
-        ))
-    }
-}
-
-fn etcd_binary(plan: &Plan) -> Result<PathBuf, String> {
-    let path = plan
-        .cluster
-        .binary
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"));
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "etcd not found at {}; install it (`apt-get install etcd-server`) or set cluster.binary",
-            path.display()
-        ))
-    }
-}
-
-async fn run_all(plan: Plan, args: RunArgs, node_binary: PathBuf, isolated: bool) -> u8 {
+async fn run_all(plan: Plan, args: RunArgs, programs: Programs, isolated: bool) -> u8 {
     let (interrupt_tx, interrupt) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -135,7 +107,7 @@ async fn run_all(plan: Plan, args: RunArgs, node_binary: PathBuf, isolated: bool
     });
     let options = RunOptions {
         runs_dir: args.runs_dir.clone(),
-        node_binary,
+        programs,
         isolated,
         interrupt: interrupt.clone(),
     };
@@ -149,13 +121,13 @@ async fn run_all(plan: Plan, args: RunArgs, node_binary: PathBuf, isolated: bool
         }
         match run::execute(this, &options).await {
             Ok(outcome) => {
-                print!("{}", verdict::summary(&outcome.results));
+                print!("{}", check::summary(&outcome.checked));
                 println!("run directory: {}", outcome.dir.path.display());
                 println!("replay: harness run {}", outcome.dir.plan().display());
-                worst = worst.max(exit_code::for_verdict(outcome.results.verdict));
+                worst = worst.max(exit_code::for_verdict(outcome.checked.verdict()));
                 rows.push((
                     outcome.seed,
-                    Some(outcome.results.verdict),
+                    Some(outcome.checked.verdict()),
                     outcome.dir.path.display().to_string(),
                 ));
                 if outcome.interrupted {

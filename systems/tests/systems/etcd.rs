@@ -1,7 +1,7 @@
 //! The etcd adapter against real etcd (Debian's `etcd-server`, 3.4):
 //! one- and three-member clusters started by the test on loopback
 //! addresses (127.0.x.y) in the host's namespace, with the member command
-//! lines of `harness::run::etcd`. No network faults are needed, so no
+//! lines of `systems::etcd`. No network faults are needed, so no
 //! privileges either; process faults (kill, pause) come from `faults`.
 //!
 //! Skips with a printed reason when etcd is not installed; fails instead
@@ -14,11 +14,11 @@ use std::{
 };
 
 use faults::{Nemesis, NodeName};
-use harness::run::{
-    client::Completion,
+use serde_json::{Value, json};
+use systems::{
+    Completion,
     etcd::{EtcdClient, EtcdMember, EtcdSettings, find_leader, member_spec, statuses},
 };
-use serde_json::{Value, json};
 use workloads::{OpKind, OpRequest};
 
 /// etcd, or `None` after printing why the test skips.
@@ -180,62 +180,59 @@ async fn one_member_register_semantics_and_process_faults() {
 
     // Absent keys read as null; writes, reads and cas as the register says.
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        c.run(&op(OpKind::Read, "k", Value::Null)).await,
         Ok(Value::Null)
     );
+    assert_eq!(c.run(&op(OpKind::Write, "k", json!(7))).await, Ok(json!(7)));
     assert_eq!(
-        c.invoke(&op(OpKind::Write, "k", json!(7))).await,
+        c.run(&op(OpKind::Read, "k", Value::Null)).await,
         Ok(json!(7))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
-        Ok(json!(7))
-    );
-    assert_eq!(
-        c.invoke(&op(OpKind::Cas, "k", json!([7, 8]))).await,
+        c.run(&op(OpKind::Cas, "k", json!([7, 8]))).await,
         Ok(json!([7, 8]))
     );
     // A txn whose compare fails is a definite failure, and changes nothing.
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "k", json!([7, 9]))).await,
+        c.run(&op(OpKind::Cas, "k", json!([7, 9]))).await,
         Fail("cas-mismatch".into())
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        c.run(&op(OpKind::Read, "k", Value::Null)).await,
         Ok(json!(8))
     );
     // `from: null` matches only an absent key.
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
         Ok(json!([null, 1]))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
         Fail("cas-mismatch".into())
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
+        c.run(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
         Fail("cas-mismatch".into())
     );
     // Writing null deletes: the key is absent again, for reads and cas.
     assert_eq!(
-        c.invoke(&op(OpKind::Write, "fresh", Value::Null)).await,
+        c.run(&op(OpKind::Write, "fresh", Value::Null)).await,
         Ok(Value::Null)
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "fresh", Value::Null)).await,
+        c.run(&op(OpKind::Read, "fresh", Value::Null)).await,
         Ok(Value::Null)
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "fresh", json!([null, 3]))).await,
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 3]))).await,
         Ok(json!([null, 3]))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Cas, "fresh", json!([3, null]))).await,
+        c.run(&op(OpKind::Cas, "fresh", json!([3, null]))).await,
         Ok(json!([3, null]))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "fresh", Value::Null)).await,
+        c.run(&op(OpKind::Read, "fresh", Value::Null)).await,
         Ok(Value::Null)
     );
 
@@ -253,45 +250,42 @@ async fn one_member_register_semantics_and_process_faults() {
     {
         let key = format!("json{i}");
         assert_eq!(
-            c.invoke(&op(OpKind::Write, &key, value.clone())).await,
+            c.run(&op(OpKind::Write, &key, value.clone())).await,
             Ok(value.clone())
         );
         assert_eq!(
-            c.invoke(&op(OpKind::Read, &key, Value::Null)).await,
+            c.run(&op(OpKind::Read, &key, Value::Null)).await,
             Ok(value.clone())
         );
         let swap = json!([value, i]);
-        assert_eq!(
-            c.invoke(&op(OpKind::Cas, &key, swap.clone())).await,
-            Ok(swap)
-        );
+        assert_eq!(c.run(&op(OpKind::Cas, &key, swap.clone())).await, Ok(swap));
     }
     // Keys are any string.
     assert_eq!(
-        c.invoke(&op(OpKind::Write, "a/b c?%", json!(1))).await,
+        c.run(&op(OpKind::Write, "a/b c?%", json!(1))).await,
         Ok(json!(1))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Read, "a/b c?%", Value::Null)).await,
+        c.run(&op(OpKind::Read, "a/b c?%", Value::Null)).await,
         Ok(json!(1))
     );
 
     // Appends build a list; serializable reads see it (one member).
     for e in 1..=3 {
         assert_eq!(
-            c.invoke(&op(OpKind::Append, "set", json!(e))).await,
+            c.run(&op(OpKind::Append, "set", json!(e))).await,
             Ok(json!(e))
         );
     }
     let serializable = c.clone().serializable_reads(true);
     assert_eq!(
         serializable
-            .invoke(&op(OpKind::Read, "set", Value::Null))
+            .run(&op(OpKind::Read, "set", Value::Null))
             .await,
         Ok(json!([1, 2, 3]))
     );
     assert_eq!(
-        c.invoke(&op(OpKind::Append, "k", json!(1))).await,
+        c.run(&op(OpKind::Append, "k", json!(1))).await,
         Fail("not-a-list".into())
     );
 
@@ -319,11 +313,11 @@ async fn one_member_register_semantics_and_process_faults() {
         .await
         .unwrap();
     assert_eq!(
-        short.invoke(&op(OpKind::Write, "k", json!(100))).await,
+        short.run(&op(OpKind::Write, "k", json!(100))).await,
         Completion::Info("timeout".into())
     );
     assert_eq!(
-        short.invoke(&op(OpKind::Read, "k", Value::Null)).await,
+        short.run(&op(OpKind::Read, "k", Value::Null)).await,
         Fail("timeout".into())
     );
     cluster
@@ -349,7 +343,7 @@ async fn one_member_register_semantics_and_process_faults() {
         op(OpKind::Read, "k", Value::Null),
     ] {
         assert_eq!(
-            c.invoke(&request).await,
+            c.run(&request).await,
             Fail("connection refused or unreachable".into()),
             "{request:?}"
         );
@@ -372,7 +366,7 @@ async fn one_member_register_semantics_and_process_faults() {
 async fn retry_ok(client: &EtcdClient, request: OpRequest) -> Value {
     let started = Instant::now();
     loop {
-        match client.invoke(&request).await {
+        match client.run(&request).await {
             Completion::Ok(value) => return value,
             other if started.elapsed() > Duration::from_secs(20) => {
                 panic!("{request:?} never succeeded: last {other:?}")
@@ -382,10 +376,10 @@ async fn retry_ok(client: &EtcdClient, request: OpRequest) -> Value {
     }
 }
 
-/// `client.invoke(request)` as an owned future.
+/// `client.run(request)` as an owned future.
 fn call(client: &EtcdClient, request: OpRequest) -> impl std::future::Future<Output = Completion> {
     let client = client.clone();
-    async move { client.invoke(&request).await }
+    async move { client.run(&request).await }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,12 +402,12 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         cluster.client("n3").clone(),
     );
     assert_eq!(
-        n1.invoke(&op(OpKind::Write, "r", json!(1))).await,
+        n1.run(&op(OpKind::Write, "r", json!(1))).await,
         Completion::Ok(json!(1))
     );
     for c in [&n2, &n3] {
         assert_eq!(
-            c.invoke(&op(OpKind::Read, "r", Value::Null)).await,
+            c.run(&op(OpKind::Read, "r", Value::Null)).await,
             Completion::Ok(json!(1))
         );
     }
@@ -435,7 +429,7 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         tasks.push(tokio::spawn(async move {
             let (mut oks, mut fails, mut infos) = (0u64, 0u64, 0u64);
             for _ in 0..30 {
-                let Completion::Ok(current) = c.invoke(&op(OpKind::Read, "ctr", Value::Null)).await
+                let Completion::Ok(current) = c.run(&op(OpKind::Read, "ctr", Value::Null)).await
                 else {
                     continue;
                 };
@@ -446,7 +440,7 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
                     json!(from)
                 };
                 match c
-                    .invoke(&op(OpKind::Cas, "ctr", json!([from_value, from + 1])))
+                    .run(&op(OpKind::Cas, "ctr", json!([from_value, from + 1])))
                     .await
                 {
                     Completion::Ok(_) => oks += 1,
@@ -488,7 +482,7 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         .unwrap();
     let old = cluster.client(leader.as_str()).clone();
     assert_eq!(
-        old.invoke(&op(OpKind::Write, "r", json!(2))).await,
+        old.run(&op(OpKind::Write, "r", json!(2))).await,
         Completion::Fail("connection refused or unreachable".into())
     );
     let survivor = cluster

@@ -1,0 +1,99 @@
+//! `harness check PATH`: re-check a stored run directory, or check any
+//! JSONL or Jepsen EDN history, through the same path as a live run
+//! ([`crate::check`]).
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use checker::{CheckSettings, History};
+use rundir::RunDir;
+
+use crate::{check, exit_code, plans};
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A run directory (with history.jsonl and plan.yaml), or a history
+    /// file: `.jsonl`, or `.edn` for Jepsen histories.
+    pub path: PathBuf,
+    /// The workload whose checkers apply (`register`, `set`, ...).
+    /// Default: the run's workload, else register.
+    #[arg(long, value_name = "WORKLOAD")]
+    pub model: Option<String>,
+    /// Initial register value, as JSON (default null).
+    #[arg(long, value_name = "JSON")]
+    pub init: Option<String>,
+    /// Per-key time budget of the linearizability search.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub time_budget: Duration,
+}
+
+pub fn check_command(args: &CheckArgs) -> u8 {
+    match check_path(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit_code::HARNESS_FAILED
+        }
+    }
+}
+
+fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
+    let dir = args.path.is_dir().then(|| RunDir::open(&args.path));
+    let history = read_history(dir.as_ref().map_or(&args.path, |d| &d.path), dir.is_some())?;
+    let stored_kind = dir
+        .as_ref()
+        .and_then(|d| plans::load(&d.plan()).ok())
+        .map(|plan| plan.workload.kind.value);
+    let name = args
+        .model
+        .clone()
+        .or(stored_kind)
+        .unwrap_or_else(|| "register".to_owned());
+    let workload = workloads::find(&name).with_context(|| {
+        format!(
+            "unknown --model `{name}`; expected one of {}",
+            workloads::names().join(", ")
+        )
+    })?;
+    let settings = CheckSettings {
+        time_budget: args.time_budget,
+        initial_value: initial_value(args.init.as_deref())?,
+    };
+    let (meta, facts) = dir.as_ref().map(check::stored_facts).unwrap_or_default();
+    let checked = check::check(
+        &history,
+        &workload.checkers(&settings),
+        facts,
+        dir.as_ref(),
+        meta,
+    )
+    .context("cannot write results.json")?;
+    print!("{}", check::summary(&checked));
+    Ok(exit_code::for_verdict(checked.verdict()))
+}
+
+fn read_history(path: &std::path::Path, is_dir: bool) -> anyhow::Result<History> {
+    let file = if is_dir {
+        RunDir::open(path).history()
+    } else {
+        path.to_owned()
+    };
+    let (history, warnings) = if file.extension().is_some_and(|e| e == "edn") {
+        checker::history::read_edn(&file)
+    } else {
+        checker::read_jsonl(&file)
+    }
+    .with_context(|| format!("cannot read history {}", file.display()))?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(history)
+}
+
+fn initial_value(init: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    match init {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("--init must be JSON (e.g. 0, null, \"x\"): {e}")),
+        None => Ok(serde_json::Value::Null),
+    }
+}

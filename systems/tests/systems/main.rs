@@ -1,0 +1,3 @@
+//! Integration tests of the system adapters against the real systems.
+
+mod etcd;
