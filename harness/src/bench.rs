@@ -23,9 +23,9 @@ use systems::{Client, protocol::NodeClient};
 use tokio::sync::watch;
 use workloads::{KeySlots, Mix, RegisterGenerator};
 
-use crate::run::{
+use crate::{
     recorder::Recorder,
-    workers::{self, Shared, WorkerConfig},
+    run::workers::{self, Shared, WorkerConfig},
 };
 
 /// Settings of one benchmark.
@@ -137,7 +137,7 @@ async fn harness_path(addr: std::net::SocketAddr, config: &BenchConfig) -> std::
         let recorder = recorder.clone();
         tokio::spawn(async move {
             while !*stop_rx.borrow() {
-                tokio::time::sleep(crate::run::recorder::FLUSH_EVERY).await;
+                tokio::time::sleep(crate::recorder::FLUSH_EVERY).await;
                 let _ = recorder.flush();
             }
         })

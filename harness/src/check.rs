@@ -14,6 +14,9 @@ use rundir::{RunDir, RunMeta};
 /// keeps them from the stored results instead of recomputing them.
 pub const RUN_FACTS: &[&str] = &[];
 
+/// Reports of the run itself, by name.
+pub type Facts = Vec<(String, Box<dyn Report>)>;
+
 /// Runs `checkers` on `history`, adds `facts` (reports of the run itself),
 /// and, for a run directory, writes `results.json`, `report.html` and
 /// `junit.xml`. A report that cannot be written is a warning, not a lost
@@ -21,7 +24,7 @@ pub const RUN_FACTS: &[&str] = &[];
 pub fn check(
     history: &History,
     checkers: &[Box<dyn Checker>],
-    facts: Vec<(String, Box<dyn Report>)>,
+    facts: Facts,
     dir: Option<&RunDir>,
     meta: Option<RunMeta>,
 ) -> std::io::Result<Checked> {
@@ -40,7 +43,7 @@ pub fn check(
 
 /// What a stored run recorded about itself: its metadata and the reports
 /// in [`RUN_FACTS`], for a re-check to keep.
-pub fn stored_facts(dir: &RunDir) -> (Option<RunMeta>, Vec<(String, Box<dyn Report>)>) {
+pub fn stored_facts(dir: &RunDir) -> (Option<RunMeta>, Facts) {
     let Ok(results) = rundir::read_results(&dir.path) else {
         return (None, Vec::new());
     };

@@ -2,7 +2,8 @@
 //!
 //! - [`cli`]: one file per subcommand;
 //! - [`plans`]: loading plans with the rules of every seam;
-//! - [`run`]: the controller: cluster, workers, recorder, final phase;
+//! - [`run`]: the controller: cluster, workers, final phase;
+//! - [`recorder`]: the history, streamed to `history.jsonl` as the run goes;
 //! - [`nemesis`]: the fault seam: one file per fault kind, the schedule;
 //! - [`check`]: the one path from a history to results.json and reports;
 //! - [`serve`]: `harness serve`; [`bench`]: `harness bench`.
@@ -17,5 +18,6 @@ pub mod cli;
 pub mod exit_code;
 pub mod nemesis;
 pub mod plans;
+pub mod recorder;
 pub mod run;
 pub mod serve;

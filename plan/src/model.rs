@@ -51,6 +51,11 @@ pub struct ClusterSpec {
     #[serde(default = "default_system")]
     #[schemars(with = "String")]
     pub system: Spanned<String>,
+    /// How long the nodes may take to become ready (a majority healthy
+    /// and, for systems that name leaders, agreeing on one) before the run
+    /// gives up, quoting what each node said.
+    #[serde(default = "default_start_timeout")]
+    pub start_timeout: HumanDuration,
     /// Number of nodes, 1 to 50.
     #[serde(default = "default_nodes")]
     #[schemars(with = "usize")]
@@ -118,6 +123,7 @@ impl Default for ClusterSpec {
     fn default() -> Self {
         Self {
             system: default_system(),
+            start_timeout: default_start_timeout(),
             nodes: default_nodes(),
             network: None,
             args: Vec::new(),
@@ -157,6 +163,10 @@ pub const DEFAULT_SYSTEM: &str = "raft-kv";
 
 fn default_system() -> Spanned<String> {
     unplaced(DEFAULT_SYSTEM.to_owned())
+}
+
+fn default_start_timeout() -> HumanDuration {
+    HumanDuration::from_millis(30_000)
 }
 
 fn default_nodes() -> Spanned<usize> {

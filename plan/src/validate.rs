@@ -68,6 +68,7 @@ fn check_basics(plan: &Plan, problems: &mut Vec<Problem>) {
         problems,
     );
     for (field, value) in [
+        ("cluster.start-timeout", plan.cluster.start_timeout.get()),
         ("final.settle", plan.final_phase.settle.get()),
         (
             "final.recover-timeout",

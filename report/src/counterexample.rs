@@ -24,8 +24,9 @@ use serde_json::Value;
 
 use super::{
     faults::FaultBand,
-    svg::{esc, fmt_ms, secs},
+    svg::esc,
     timeline::{op_text, op_tooltip, short},
+    units::{fmt_ms, secs},
 };
 
 /// How many ops of the prefix the diagram shows.
@@ -81,7 +82,7 @@ pub fn apply(model: &str, state: &Value, op: &Op) -> Result<Value, String> {
     } else {
         state.clone()
     };
-    replay(&model, &state, op).map_err(|refusal| match refusal {
+    replay(&model, &state, op).map_err(|refusal| match *refusal {
         Refusal::Read { seen, state } => {
             let holds = if model == Model::List {
                 "needs the list to be"

@@ -50,9 +50,9 @@ impl FaultBand {
 
     /// Tooltip text: label, interval and detail.
     pub fn tooltip(&self) -> String {
-        let start = super::svg::fmt_secs(super::svg::secs(self.start));
+        let start = super::units::fmt_secs(super::units::secs(self.start));
         let stop = self.stop.map_or("the end".to_owned(), |s| {
-            super::svg::fmt_secs(super::svg::secs(s))
+            super::units::fmt_secs(super::units::secs(s))
         });
         let mut text = format!("{} from {start} to {stop}", self.label);
         if !self.detail.is_empty() {

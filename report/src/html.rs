@@ -24,8 +24,9 @@ use super::{
     plots::{latency_svg, throughput_svg, time_end},
     sections::{self, Rendered},
     series::fn_stats,
-    svg::{esc, fmt_ms, fmt_secs, secs},
+    svg::esc,
     timeline::timeline_html,
+    units::{fmt_ms, fmt_secs, secs},
 };
 
 const CSS: &str = include_str!("report.css");

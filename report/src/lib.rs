@@ -12,7 +12,7 @@
 //! - [`input`]: what a report is made from (run metadata, log tails);
 //! - [`faults`]: fault windows as labelled bands;
 //! - [`series`]: throughput bins, latency points, per-function stats;
-//! - [`svg`]: scales, ticks, escaping, fault bands;
+//! - [`svg`]: scales, ticks, escaping, fault bands; [`units`]: times;
 //! - [`plots`]: the throughput and latency plots;
 //! - [`timeline`]: ops per process, paginated;
 //! - [`counterexample`]: an invalid key, drawn porcupine-style;
@@ -30,6 +30,7 @@ pub mod sections;
 pub mod series;
 pub mod svg;
 pub mod timeline;
+pub mod units;
 pub mod write;
 
 pub use html::render_html;

@@ -14,9 +14,10 @@ use super::{
     faults::FaultBand,
     series::{bin_width, latency_points, throughput},
     svg::{
-        Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, fmt_secs, label_rows, nice_ticks, open,
-        secs, tick_label, time_axis, y_caption,
+        Frame, LABEL_ROW, Linear, Log10, esc, fault_bands, label_rows, nice_ticks, open,
+        tick_label, time_axis, y_caption,
     },
+    units::{fmt_secs, secs},
 };
 
 /// Width of the time plots, in px.

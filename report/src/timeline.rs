@@ -25,7 +25,8 @@ use serde_json::Value;
 
 use super::{
     faults::FaultBand,
-    svg::{LABEL_ROW, Linear, esc, fault_bands, fmt_ms, fmt_secs, label_rows, secs, time_axis},
+    svg::{LABEL_ROW, Linear, esc, fault_bands, label_rows, time_axis},
+    units::{fmt_ms, fmt_secs, secs},
 };
 
 /// Aim for about this many ops per page.

@@ -27,7 +27,7 @@ use plan::{FaultSpec, Plan, Problem, ShapeSpec, TargetKind, TargetSpec};
 use rand_chacha::ChaCha8Rng;
 use systems::{BoxFuture, Cluster};
 
-use crate::run::recorder::Recorder;
+use crate::recorder::Recorder;
 
 /// Every fault kind, by the name plans use (`fault:`).
 pub const ALL: &[&dyn Fault] = &[

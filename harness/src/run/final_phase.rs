@@ -9,7 +9,8 @@ use std::{sync::Arc, time::Duration};
 
 use systems::{Client, Cluster, Completion};
 
-use super::{recorder::Recorder, workers::Shared};
+use super::workers::Shared;
+use crate::recorder::Recorder;
 
 /// How many rounds over all nodes a final read gets before giving up.
 const FINAL_READ_ROUNDS: usize = 5;

@@ -14,7 +14,6 @@
 
 mod final_phase;
 mod progress;
-pub mod recorder;
 pub mod workers;
 
 use std::{
@@ -32,18 +31,13 @@ use systems::{Client, Cluster, ClusterError, Programs};
 use tokio::sync::watch;
 use workloads::{FinalReads, GeneratorParams, Workload};
 
-use self::{
-    recorder::{FLUSH_EVERY, Recorder},
-    workers::{Shared, WorkerConfig},
-};
+use self::workers::{Shared, WorkerConfig};
 use crate::{
     check,
     nemesis::{self, NemesisContext, schedule},
     plans,
+    recorder::{FLUSH_EVERY, Recorder},
 };
-
-/// How long a fresh cluster may take to become ready.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings that come from the command line, not the plan.
 pub struct RunOptions {
@@ -122,7 +116,7 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
     // A node that dies while the cluster forms (a bad flag, a port in use)
     // ends the wait at once, instead of after the timeout.
     let leader = tokio::select! {
-        ready = cluster.wait_ready(STARTUP_TIMEOUT) => ready?,
+        ready = cluster.wait_ready(plan.cluster.start_timeout.get()) => ready?,
         exit = first_unexpected_exit(&nemesis) => {
             return Err(RunError::NodeDied { exit, logs: cluster.log_tails(20) });
         }

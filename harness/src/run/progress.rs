@@ -11,7 +11,7 @@ use std::{
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
-use super::recorder::Recorder;
+use crate::recorder::Recorder;
 
 /// Reports until `stop` turns true.
 pub async fn report(

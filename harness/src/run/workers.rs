@@ -22,7 +22,7 @@ use systems::{Client, Completion};
 use tokio::{sync::watch, time::Instant};
 use workloads::Generator;
 
-use super::recorder::Recorder;
+use crate::recorder::Recorder;
 
 /// What every worker shares.
 pub struct Shared {

@@ -4,6 +4,7 @@
 mod bad_plans;
 mod end_to_end;
 mod interrupt;
+mod leaderless;
 mod report;
 mod serve;
 mod support;
