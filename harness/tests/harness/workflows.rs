@@ -152,3 +152,36 @@ fn nightly_runs_a_matrix_of_valid_plans_and_fails_on_bad_verdicts() {
         assert!(verdict.contains(code), "the last step handles `{code}`");
     }
 }
+
+/// docs/extending.md lists the exact files each kind of extension touches;
+/// each file it names must exist (placeholders like `<name>` aside).
+#[test]
+fn extending_md_names_files_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("docs/extending.md")).unwrap();
+    let named = files_named(&text);
+    assert!(named.len() > 20, "the page names files: {named:?}");
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|file| !root.join(file).exists())
+        .collect();
+    assert!(missing.is_empty(), "docs/extending.md names missing files: {missing:?}");
+    assert_eq!(
+        files_named("`harness/src/nemesis/nope.rs` and `systems/src/<name>.rs`"),
+        ["harness/src/nemesis/nope.rs"],
+        "the scan finds paths and skips placeholders"
+    );
+}
+
+/// Backticked paths of the workspace (`dir/.../file.ext`), without
+/// placeholders.
+fn files_named(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.contains(['<', '>', ' ', '*']) && !s.contains("..."))
+        .filter(|s| s.contains('/'))
+        .filter(|s| [".rs", ".md", ".css", ".yaml"].iter().any(|ext| s.ends_with(ext)))
+        .map(str::to_owned)
+        .collect()
+}
