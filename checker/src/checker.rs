@@ -70,6 +70,8 @@ pub struct CheckSettings {
     /// The value every register holds before the first write (`null` for
     /// our workloads; imported histories may start elsewhere).
     pub initial_value: Value,
+    /// The availability floor, if the plan sets one.
+    pub min_ok_share: Option<f64>,
 }
 
 impl Default for CheckSettings {
@@ -77,6 +79,7 @@ impl Default for CheckSettings {
         Self {
             time_budget: Duration::from_secs(30),
             initial_value: Value::Null,
+            min_ok_share: None,
         }
     }
 }
@@ -101,6 +104,11 @@ pub const STORED: &[(&str, Parse)] = &[
     ),
     (crate::set::NAME, parse::<crate::SetReport>),
     (crate::stats::NAME, parse::<crate::Stats>),
+    (
+        crate::availability::NAME,
+        parse::<crate::AvailabilityReport>,
+    ),
+    (crate::integrity::NAME, parse::<crate::RunIntegrity>),
 ];
 
 /// A stored result whose checker this build does not know (or whose

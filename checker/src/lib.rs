@@ -8,6 +8,8 @@
 //!   counterexamples, and a stateright `Model` cross-check;
 //! - [`set`]: lost / unexpected / recovered / duplicated / stale elements of
 //!   the list (set) workload;
+//! - [`availability`]: whether anything was acknowledged, and a floor;
+//! - [`integrity`]: what a run found about itself (crashes, holes);
 //! - [`stats`]: counts, latency percentiles, availability, fault windows and
 //!   recovery times;
 //! - [`checker`]: the seam: the [`Checker`] and [`Report`] traits, and
@@ -18,20 +20,25 @@
 //!
 //! The format is documented in `docs/history-format.md`.
 
+pub mod availability;
 pub mod checker;
 pub mod generate;
 pub mod history;
+pub mod integrity;
 pub mod linearizable;
 pub mod results;
 pub mod set;
 pub mod spec;
 pub mod stats;
 
+pub use availability::{Availability, AvailabilityReport};
 pub use checker::{CheckSettings, Checked, Checker, Report};
 pub use history::{
-    EdnOptions, Event, EventKind, History, HistoryError, Independent, Location, Op, Outcome,
-    Problem, Process, Warning, read_edn, read_edn_from, read_edn_with, read_jsonl, read_jsonl_from,
+    EdnOptions, Event, EventKind, History, HistoryError, Independent, Location, NilReads, Op,
+    Outcome, Problem, Process, Warning, read_edn, read_edn_from, read_edn_with, read_jsonl,
+    read_jsonl_from,
 };
+pub use integrity::{Crash, RunIntegrity};
 pub use linearizable::{
     Counterexample, KeyResult, LinOptions, LinearizabilityReport, Linearizable, Model,
 };

@@ -49,7 +49,8 @@ impl Verdict {
 
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that `{:<8}` aligns verdicts in tables.
+        f.pad(match self {
             Verdict::Valid => "valid",
             Verdict::Unknown => "unknown",
             Verdict::Invalid => "invalid",

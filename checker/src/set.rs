@@ -5,7 +5,7 @@
 //!
 //! | finding | meaning | verdict |
 //! |---|---|---|
-//! | lost | acknowledged (`ok`) append missing from every final read | invalid |
+//! | lost | element known to exist (its append acknowledged, or returned by a successful read) missing from every final read | invalid |
 //! | unexpected | element read that no append attempted, or whose appends all failed | invalid |
 //! | duplicated | element appearing more than once in one read | invalid |
 //! | stale final read | final read missing an element known present before it began (acknowledged, or seen by a read that had returned) that another final read has | invalid |
@@ -106,7 +106,8 @@ pub struct SetReport {
     pub acknowledged: usize,
     /// Final reads seen.
     pub final_reads: usize,
-    /// Acknowledged elements missing from every final read.
+    /// Elements known to exist (acknowledged, or returned by a read)
+    /// missing from every final read.
     pub lost: Vec<Element>,
     /// Elements read that were never (successfully or indefinitely)
     /// appended.
@@ -285,8 +286,17 @@ fn check_key(name: &str, key: &KeyState, report: &mut SetReport) {
         .iter()
         .flat_map(|r| r.3.iter().map(Value::to_string))
         .collect();
+    // An element is known to exist once its append was acknowledged, or
+    // once any successful read returned it (an `info` append that took
+    // effect): missing from every final read, it was lost.
+    let seen: BTreeSet<String> = key
+        .reads
+        .iter()
+        .flat_map(|r| r.3.iter().map(Value::to_string))
+        .collect();
     for (text, a) in &key.appends {
-        if a.first_ack.is_some() && !present.contains(text) {
+        let known = a.first_ack.is_some() || seen.contains(text);
+        if known && !present.contains(text) {
             report.lost.push(element(&a.value));
         }
         if a.first_ack.is_none() && a.info && present.contains(text) {

@@ -12,7 +12,7 @@ use rundir::{RunDir, RunMeta};
 
 /// Report names that are facts of the run, not of its history: a re-check
 /// keeps them from the stored results instead of recomputing them.
-pub const RUN_FACTS: &[&str] = &[];
+pub const RUN_FACTS: &[&str] = &[checker::integrity::NAME];
 
 /// Reports of the run itself, by name.
 pub type Facts = Vec<(String, Box<dyn Report>)>;

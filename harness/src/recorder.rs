@@ -45,8 +45,9 @@ pub struct Recorder {
 struct Inner {
     writer: BufWriter<File>,
     next_index: u64,
-    /// The first write error; later writes are skipped, the run reports it.
-    error: Option<std::io::Error>,
+    /// The first write error. It stays: every later event is lost, and the
+    /// run's verdict must say its history has a hole.
+    error: Option<String>,
 }
 
 impl Recorder {
@@ -149,17 +150,47 @@ impl Recorder {
             .write_all(&line)
             .and_then(|()| inner.writer.write_all(b"\n"));
         if let Err(e) = result {
-            inner.error = Some(e);
+            inner.error = Some(format!("event {}: {e}", inner.next_index - 1));
         }
     }
 
-    /// Pushes buffered lines to the file.
+    /// Pushes buffered lines to the file. After the first failure, every
+    /// call fails with it: no later line is written, and nothing pretends
+    /// the history is whole.
     pub fn flush(&self) -> std::io::Result<()> {
         let mut inner = self.inner.lock().expect("recorder lock is never poisoned");
-        if let Some(e) = inner.error.take() {
+        if let Some(e) = &inner.error {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        if let Err(e) = inner.writer.flush() {
+            inner.error = Some(format!("flush: {e}"));
             return Err(e);
         }
-        inner.writer.flush()
+        Ok(())
+    }
+
+    /// Why the history is incomplete, if it is.
+    pub fn failure(&self) -> Option<String> {
+        self.inner
+            .lock()
+            .expect("recorder lock is never poisoned")
+            .error
+            .clone()
+    }
+
+    /// Records that `node` died outside the plan: a nemesis event `crash`
+    /// (a moment, not a window), with how it ended and its log's end.
+    pub fn crash(&self, crash: &checker::Crash) {
+        let value = serde_json::json!({
+            "fault": "crash",
+            "nodes": [crash.node],
+            "detail": { "status": crash.status, "log_tail": crash.log_tail },
+        });
+        self.write(|index, time| {
+            let mut event = Event::new(index, time, Process::Nemesis, EventKind::Info, "crash");
+            event.value = value;
+            event
+        });
     }
 
     /// Lines written so far.
@@ -168,5 +199,45 @@ impl Recorder {
             .lock()
             .expect("recorder lock is never poisoned")
             .next_index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use workloads::{OpKind, OpRequest};
+
+    use super::*;
+
+    #[test]
+    fn a_write_failure_stays_and_is_reported() {
+        // /dev/full fails every write with ENOSPC.
+        let recorder = Recorder::create(Path::new("/dev/full")).expect("opens");
+        let op = OpRequest {
+            f: OpKind::Write,
+            key: "k".into(),
+            value: serde_json::json!("x".repeat(1000)),
+        };
+        // More than the buffer holds, so a write fails inside `write`.
+        for p in 0..100 {
+            recorder.invoke(p, &op, "n1", false);
+        }
+        assert!(recorder.flush().is_err());
+        let failure = recorder.failure().expect("the failure is kept");
+        assert!(failure.contains("No space left"), "{failure}");
+        let before = recorder.events();
+        recorder.invoke(200, &op, "n1", false);
+        assert!(recorder.flush().is_err(), "a later flush fails too");
+        assert_eq!(
+            recorder.failure(),
+            Some(failure),
+            "the first failure is kept"
+        );
+        assert_eq!(
+            recorder.events(),
+            before,
+            "nothing is recorded after a hole"
+        );
     }
 }

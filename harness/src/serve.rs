@@ -334,10 +334,32 @@ fn file_response(root: &Path, request_path: &str) -> Response {
         }
         return Html(listing(root, &path)).into_response();
     }
-    match std::fs::read(&path) {
-        Ok(bytes) => with_type(&path, bytes),
+    match std::fs::File::open(&path) {
+        Ok(file) => with_type(&path, streamed(file)),
         Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
+}
+
+/// Bytes of a file sent per chunk: a file is streamed, never read whole,
+/// so concurrent downloads of a large history cost a chunk each.
+const CHUNK: usize = 64 * 1024;
+
+/// The file's contents as a streamed body.
+fn streamed(file: std::fs::File) -> Body {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::from_std(file);
+    let chunks = futures::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0; CHUNK];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(buf), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 fn render_report(run: &RunDir) -> Response {
@@ -360,7 +382,7 @@ fn render_report(run: &RunDir) -> Response {
     }
 }
 
-fn with_type(path: &Path, bytes: Vec<u8>) -> Response {
+fn with_type(path: &Path, body: impl Into<Body>) -> Response {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let content_type = match ext {
         "html" => "text/html; charset=utf-8",
@@ -371,7 +393,7 @@ fn with_type(path: &Path, bytes: Vec<u8>) -> Response {
         "jsonl" | "log" | "yaml" | "yml" | "txt" | "edn" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     };
-    let mut response = Response::new(Body::from(bytes));
+    let mut response = Response::new(body.into());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(

@@ -113,7 +113,7 @@ fn check_workload(w: &WorkloadSpec, problems: &mut Vec<Problem>) {
         problems.push(Problem::at(
             &rate.referenced,
             format!(
-                "workload `rate` must be from {slowest} to {fastest} operations per second, not {}",
+                "workload `rate` must be from {slowest} to {fastest} operations per second, not {:?}",
                 rate.value
             ),
         ));

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use checker::{CheckSettings, Checker, Linearizable, StatsChecker};
+use checker::{Availability, CheckSettings, Checker, Linearizable, StatsChecker};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -38,6 +38,9 @@ impl Workload for Register {
     fn checkers(&self, settings: &CheckSettings) -> Vec<Box<dyn Checker>> {
         vec![
             Box::new(Linearizable::register(settings.clone())),
+            Box::new(Availability {
+                min_ok_share: settings.min_ok_share,
+            }),
             Box::new(StatsChecker),
         ]
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use checker::{CheckSettings, Checker, SetChecker, StatsChecker};
+use checker::{Availability, CheckSettings, Checker, SetChecker, StatsChecker};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -41,8 +41,14 @@ impl Workload for Set {
         FinalReads::Always
     }
 
-    fn checkers(&self, _settings: &CheckSettings) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(SetChecker), Box::new(StatsChecker)]
+    fn checkers(&self, settings: &CheckSettings) -> Vec<Box<dyn Checker>> {
+        vec![
+            Box::new(SetChecker),
+            Box::new(Availability {
+                min_ok_share: settings.min_ok_share,
+            }),
+            Box::new(StatsChecker),
+        ]
     }
 
     fn generator(&self, params: GeneratorParams) -> Box<dyn Generator> {

@@ -156,6 +156,13 @@ pub enum Warning {
         /// Where the first one is.
         first: Location,
     },
+    /// EDN `:ok` `:read`s of `nil`, read as "value unknown" (knossos).
+    NilReads {
+        /// How many.
+        count: usize,
+        /// Where the first one is.
+        first: Location,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -168,6 +175,11 @@ impl fmt::Display for Warning {
             Warning::Unfinished { count, first } => write!(
                 f,
                 "{count} invocation(s) never completed (first at {first}); they count as info"
+            ),
+            Warning::NilReads { count, first } => write!(
+                f,
+                "{count} :ok :read(s) of nil (first at {first}) read as value unknown, as knossos does; \
+                 `--nil-reads absent` reads them as the key being absent"
             ),
         }
     }

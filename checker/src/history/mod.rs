@@ -14,7 +14,7 @@ pub mod jsonl;
 pub mod op;
 pub mod paired;
 
-pub use edn::{EdnOptions, Independent, read_edn, read_edn_from, read_edn_with};
+pub use edn::{EdnOptions, Independent, NilReads, read_edn, read_edn_from, read_edn_with};
 pub use error::{HistoryError, Location, Problem, Warning};
 pub use event::{Event, EventKind, Process};
 pub use jsonl::{read_jsonl, read_jsonl_from};

@@ -65,6 +65,7 @@ fn independent_detection_can_be_overridden() {
     );
     let opts = EdnOptions {
         independent: Independent::No,
+        ..EdnOptions::default()
     };
     let (plain, _) = read_edn_with(Cursor::new(text), "h.edn", &opts).expect("reads");
     assert_eq!(plain.ops[0].key, None);
@@ -145,4 +146,44 @@ fn reads_files() {
     let (h, warnings) = read_edn(&path).expect("reads");
     assert_eq!(h.ops[0].outcome, Outcome::Info);
     assert_eq!(warnings.len(), 1, "unfinished invocation");
+}
+
+/// knossos' cas-register model reads an `:ok :read` of `nil` as "value
+/// unknown"; the import does the same by default, so Jepsen's verdicts are
+/// reproduced, and reads them literally (the key is absent) on request.
+#[test]
+fn nil_reads_follow_knossos_unless_asked_to_read_them_literally() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edn");
+    let check = |file: &str, nil_reads: checker::NilReads| {
+        let text = std::fs::read_to_string(fixtures.join(file)).expect("fixture");
+        let options = EdnOptions {
+            nil_reads,
+            ..EdnOptions::default()
+        };
+        let (h, warnings) = read_edn_with(Cursor::new(text.as_bytes()), file, &options).unwrap();
+        let report = linearizable::check(&h, Model::register(), &LinOptions::default());
+        (report.verdict, warnings)
+    };
+    use checker::NilReads::{Absent, Unknown};
+    let (verdict, warnings) = check("cas-register-nil-reads.edn", Unknown);
+    assert_eq!(verdict, Verdict::Valid, "knossos judges it valid");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].to_string();
+    assert!(
+        warning.starts_with("3 :ok :read(s) of nil (first at line 7)"),
+        "{warning}"
+    );
+    assert_eq!(
+        check("cas-register-nil-reads.edn", Absent).0,
+        Verdict::Invalid,
+        "read literally, the register was not absent"
+    );
+    assert_eq!(
+        check("cas-register-nil-reads-stale.edn", Unknown).0,
+        Verdict::Invalid,
+        "a real stale read is still found"
+    );
+    let (default_read, _) = read_edn(fixtures.join("cas-register-nil-reads.edn")).unwrap();
+    let default = linearizable::check(&default_read, Model::register(), &LinOptions::default());
+    assert_eq!(default.verdict, Verdict::Valid, "the default is knossos'");
 }

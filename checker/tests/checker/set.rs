@@ -66,6 +66,11 @@ fn verdicts_and_findings() {
             (1, "invoke", "append", json!(2)), (1, "info", "append", json!(2)),
             (2, "invoke", "final-read", json!(null)), (2, "ok", "final-read", json!([1])),
         ], Verdict::Valid, vec![], vec![], vec![json!(1)], 0),
+        ("info append seen by a read, then missing from the final read", vec![
+            (0, "invoke", "append", json!(1)), (0, "info", "append", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!([1])),
+            (2, "invoke", "final-read", json!(null)), (2, "ok", "final-read", json!([])),
+        ], Verdict::Invalid, vec![json!(1)], vec![], vec![], 0),
         ("stale final read on one node", vec![
             (0, "invoke", "append", json!(1)), (0, "ok", "append", json!(1)),
             (2, "invoke", "final-read", json!(null)), (2, "ok", "final-read", json!([1])),

@@ -25,6 +25,18 @@ pub struct CheckArgs {
     /// Per-key time budget of the linearizability search.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub time_budget: Duration,
+    /// EDN only: what an `:ok :read` of `nil` means. `unknown` (the
+    /// default) is knossos' reading: the value is unknown and the read
+    /// constrains nothing, which reproduces Jepsen's verdicts. `absent`
+    /// reads it literally: the key was absent.
+    #[arg(long, value_enum, default_value = "unknown")]
+    pub nil_reads: NilReadsArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NilReadsArg {
+    Unknown,
+    Absent,
 }
 
 pub fn check_command(args: &CheckArgs) -> u8 {
@@ -39,15 +51,16 @@ pub fn check_command(args: &CheckArgs) -> u8 {
 
 fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
     let dir = args.path.is_dir().then(|| RunDir::open(&args.path));
-    let history = read_history(dir.as_ref().map_or(&args.path, |d| &d.path), dir.is_some())?;
-    let stored_kind = dir
-        .as_ref()
-        .and_then(|d| plans::load(&d.plan()).ok())
-        .map(|plan| plan.workload.kind.value);
+    let history = read_history(
+        dir.as_ref().map_or(&args.path, |d| &d.path),
+        dir.is_some(),
+        args.nil_reads,
+    )?;
+    let stored_plan = dir.as_ref().and_then(|d| plans::load(&d.plan()).ok());
     let name = args
         .model
         .clone()
-        .or(stored_kind)
+        .or_else(|| stored_plan.as_ref().map(|p| p.workload.kind.value.clone()))
         .unwrap_or_else(|| "register".to_owned());
     let workload = workloads::find(&name).with_context(|| {
         format!(
@@ -58,6 +71,10 @@ fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
     let settings = CheckSettings {
         time_budget: args.time_budget,
         initial_value: initial_value(args.init.as_deref())?,
+        min_ok_share: stored_plan
+            .as_ref()
+            .and_then(|p| p.check.min_ok_share.as_ref())
+            .map(|s| s.value),
     };
     let (meta, facts) = dir.as_ref().map(check::stored_facts).unwrap_or_default();
     let checked = check::check(
@@ -72,14 +89,28 @@ fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(exit_code::for_verdict(checked.verdict()))
 }
 
-fn read_history(path: &std::path::Path, is_dir: bool) -> anyhow::Result<History> {
+fn read_history(
+    path: &std::path::Path,
+    is_dir: bool,
+    nil_reads: NilReadsArg,
+) -> anyhow::Result<History> {
     let file = if is_dir {
         RunDir::open(path).history()
     } else {
         path.to_owned()
     };
     let (history, warnings) = if file.extension().is_some_and(|e| e == "edn") {
-        checker::history::read_edn(&file)
+        let options = checker::EdnOptions {
+            nil_reads: match nil_reads {
+                NilReadsArg::Unknown => checker::NilReads::Unknown,
+                NilReadsArg::Absent => checker::NilReads::Absent,
+            },
+            ..checker::EdnOptions::default()
+        };
+        let reader = std::fs::File::open(&file)
+            .map(std::io::BufReader::new)
+            .with_context(|| format!("cannot open {}", file.display()))?;
+        checker::read_edn_with(reader, &file.display().to_string(), &options)
     } else {
         checker::read_jsonl(&file)
     }

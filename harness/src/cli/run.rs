@@ -95,15 +95,17 @@ pub fn run_command(args: RunArgs) -> u8 {
 async fn run_all(plan: Plan, args: RunArgs, programs: Programs, isolated: bool) -> u8 {
     let (interrupt_tx, interrupt) = watch::channel(false);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupt_tx.send(true);
-        }
-        // A second Ctrl-C gives up on a clean finish; the kernel still
+        let Some(mut signals) = Signals::new() else {
+            return;
+        };
+        let name = signals.next().await;
+        eprintln!("{name}: stopping clients, healing, checking what was recorded");
+        let _ = interrupt_tx.send(true);
+        // A second signal gives up on a clean finish; the kernel still
         // kills the nodes (PR_SET_PDEATHSIG) and drops the namespace.
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("second interrupt: exiting now");
-            std::process::exit(i32::from(exit_code::HARNESS_FAILED));
-        }
+        let name = signals.next().await;
+        eprintln!("second {name}: exiting now");
+        std::process::exit(i32::from(exit_code::HARNESS_FAILED));
     });
     let options = RunOptions {
         runs_dir: args.runs_dir.clone(),
@@ -119,6 +121,10 @@ async fn run_all(plan: Plan, args: RunArgs, programs: Programs, isolated: bool) 
             this.seed = None;
             eprintln!("=== run {} of {} ===", i + 1, args.repeat);
         }
+        // Drawn here, so that a run that fails before it starts still
+        // shows the seed that replays it.
+        let seed = this.seed.unwrap_or_else(rand::random);
+        this.seed = Some(seed);
         match run::execute(this, &options).await {
             Ok(outcome) => {
                 print!("{}", check::summary(&outcome.checked));
@@ -136,10 +142,10 @@ async fn run_all(plan: Plan, args: RunArgs, programs: Programs, isolated: bool) 
                 }
             }
             Err(e) => {
-                eprintln!("error: run failed: {e}");
+                eprintln!("error: run failed (seed {seed}): {e}");
                 worst = exit_code::HARNESS_FAILED;
                 rows.push((
-                    0,
+                    seed,
                     None,
                     e.to_string().lines().next().unwrap_or_default().to_owned(),
                 ));
@@ -169,4 +175,30 @@ fn print_table(rows: &[(u64, Option<Verdict>, String)]) {
         count(Verdict::Unknown),
         rows.iter().filter(|r| r.1.is_none()).count()
     );
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM (what `timeout`, CI runners and systemd
+/// send), taken alike.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Option<Signals> {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(terminate) => Some(Signals { terminate }),
+            Err(e) => {
+                eprintln!("warning: cannot handle SIGTERM: {e}");
+                None
+            }
+        }
+    }
+
+    /// Waits for the next signal; its name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
 }

@@ -64,6 +64,14 @@ pub struct NemesisContext {
     pub problems: Arc<Mutex<Vec<String>>>,
 }
 
+impl NemesisContext {
+    /// A problem injecting faults: logged, and shown in the run's notes.
+    pub fn problem(&self, message: String) {
+        tracing::warn!("{message}");
+        self.problems.lock().expect("problems lock").push(message);
+    }
+}
+
 /// One kind of fault.
 pub trait Fault: Sync {
     /// The name plans use (`fault: kill`).

@@ -134,10 +134,3 @@ async fn inject(
         Err(e) => ctx.problem(format!("{} failed to end: {e}", started.label)),
     }
 }
-
-impl NemesisContext {
-    fn problem(&self, message: String) {
-        tracing::warn!("{message}");
-        self.problems.lock().expect("problems lock").push(message);
-    }
-}

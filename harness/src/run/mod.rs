@@ -12,6 +12,7 @@
 //! early return or panic; an interrupted run (Ctrl-C) takes the normal path
 //! from "stop clients" on, so what was recorded is still checked.
 
+pub mod crashes;
 mod final_phase;
 mod progress;
 pub mod workers;
@@ -23,7 +24,7 @@ use std::{
     time::Duration,
 };
 
-use checker::{CheckSettings, Checked};
+use checker::{CheckSettings, Checked, RunIntegrity};
 use faults::{Nemesis, net::AnyBackend};
 use plan::Plan;
 use rundir::{RunDir, RunMeta};
@@ -127,11 +128,19 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
     }
 
     let recorder = Arc::new(Recorder::create(&dir.history())?);
-    let driven = drive(&plan, seed, &cluster, &nemesis, &recorder, options).await;
-    let notes = finish(&plan, &cluster, nemesis, &recorder, &driven).await;
+    let ctx = Arc::new(NemesisContext {
+        nemesis,
+        cluster: cluster.clone(),
+        recorder: recorder.clone(),
+        active: Arc::new(Mutex::new(BTreeSet::new())),
+        problems: Arc::new(Mutex::new(Vec::new())),
+    });
+    let crashes = crashes::Crashes::default();
+    let driven = drive(&plan, seed, &ctx, &crashes, options).await;
+    let findings = finish(&plan, ctx, &crashes, &driven).await;
 
     let interrupted = driven.interrupted;
-    let checked = check_run(&plan, seed, &dir, interrupted, notes)?;
+    let checked = check_run(&plan, seed, &dir, interrupted, findings)?;
     Ok(RunOutcome {
         dir,
         seed,
@@ -145,18 +154,27 @@ struct Driven {
     interrupted: bool,
     shared: Arc<Shared>,
     clients: Vec<Arc<dyn Client>>,
-    problems: Vec<String>,
 }
 
-/// The main phase: clients and faults for `duration`, or until Ctrl-C.
+/// What the run found about itself, beyond its history.
+struct Findings {
+    /// For people: faults skipped, recovery trouble, ...
+    notes: Vec<String>,
+    /// What makes the history incomplete (the verdict is `unknown`).
+    holes: Vec<String>,
+    crashes: Vec<checker::Crash>,
+}
+
+/// The main phase: clients, faults and the crash watch for `duration`,
+/// or until interrupted.
 async fn drive(
     plan: &Plan,
     seed: u64,
-    cluster: &Arc<Cluster>,
-    nemesis: &Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
-    recorder: &Arc<Recorder>,
+    ctx: &Arc<NemesisContext>,
+    crashes: &crashes::Crashes,
     options: &RunOptions,
 ) -> Driven {
+    let (cluster, recorder) = (&ctx.cluster, &ctx.recorder);
     let (stop_tx, stop_rx) = watch::channel(false);
     let w = &plan.workload;
     let concurrency = w.concurrency.value;
@@ -168,8 +186,6 @@ async fn drive(
     });
     let shared = Arc::new(Shared::new(generator, recorder.clone(), concurrency));
     let clients = node_clients(cluster, plan);
-    let active = Arc::new(Mutex::new(BTreeSet::new()));
-    let problems = Arc::new(Mutex::new(Vec::new()));
     // Validated: 1 <= concurrency and 0.01 <= rate, so this is finite.
     let interval = Duration::from_secs_f64(concurrency as f64 / w.rate.value);
     let mut tasks = Vec::new();
@@ -188,23 +204,21 @@ async fn drive(
             stop_rx.clone(),
         )));
     }
-    let ctx = Arc::new(NemesisContext {
-        nemesis: nemesis.clone(),
-        cluster: cluster.clone(),
-        recorder: recorder.clone(),
-        active: active.clone(),
-        problems: problems.clone(),
-    });
     tasks.push(tokio::spawn(schedule::run_schedule(
-        ctx,
+        ctx.clone(),
         plan.faults.clone(),
         seed,
+        stop_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crashes::watch(
+        ctx.clone(),
+        crashes.clone(),
         stop_rx.clone(),
     )));
     tasks.push(tokio::spawn(flush_until(recorder.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(progress::report(
         recorder.clone(),
-        active,
+        ctx.active.clone(),
         plan.duration.value.get(),
         stop_rx,
     )));
@@ -214,33 +228,29 @@ async fn drive(
         _ = tokio::time::sleep(plan.duration.value.get()) => false,
         _ = interrupt.wait_for(|i| *i) => true,
     };
-    if interrupted {
-        eprintln!("interrupted: stopping clients, healing, checking what was recorded");
-    }
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = task.await;
     }
-    let problems = std::mem::take(&mut *problems.lock().expect("problems lock"));
     Driven {
         interrupted,
         shared,
         clients,
-        problems,
     }
 }
 
-/// The final phase; returns notes for the results (problems, findings).
+/// The final phase: recover, final reads, stop the nodes, flush.
 async fn finish(
     plan: &Plan,
-    cluster: &Cluster,
-    nemesis: Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
-    recorder: &Arc<Recorder>,
+    ctx: Arc<NemesisContext>,
+    crashes: &crashes::Crashes,
     driven: &Driven,
-) -> Vec<String> {
-    let mut notes = driven.problems.clone();
+) -> Findings {
+    let (cluster, recorder) = (ctx.cluster.clone(), ctx.recorder.clone());
+    let mut notes = Vec::new();
+    let mut holes = Vec::new();
     if plan.final_phase.heal {
-        match nemesis.lock().await.recover().await {
+        match ctx.nemesis.lock().await.recover().await {
             Ok(reports) => reports
                 .iter()
                 .flat_map(|r| &r.events)
@@ -258,13 +268,13 @@ async fn finish(
             Ok(_) => {
                 tokio::time::sleep(plan.final_phase.settle.get()).await;
                 let unread =
-                    final_phase::final_reads(&driven.shared, cluster, &driven.clients, recorder)
+                    final_phase::final_reads(&driven.shared, &cluster, &driven.clients, &recorder)
                         .await;
-                if unread > 0 {
-                    notes.push(format!(
-                        "{unread} key(s) could not be read by any node in the final phase"
-                    ));
-                }
+                holes.extend(
+                    unread
+                        .iter()
+                        .map(|key| format!("no node could read key {key} in the final phase")),
+                );
             }
             Err(e) => notes.push(format!(
                 "the cluster did not recover after healing: {}",
@@ -272,23 +282,33 @@ async fn finish(
             )),
         }
     }
-    let mut nemesis = match Arc::try_unwrap(nemesis) {
-        Ok(mutex) => mutex.into_inner(),
-        Err(_) => unreachable!("every task holding the nemesis has ended"),
-    };
-    for exit in nemesis.unexpected_exits() {
-        notes.push(format!("unexpected node exit: {exit}"));
+    // Crashes since the watch stopped are findings too.
+    for exit in ctx.nemesis.lock().await.unexpected_exits() {
+        crashes::note(&ctx, crashes, &exit);
     }
+    notes.extend(ctx.problems.lock().expect("problems lock").drain(..));
+    let ctx = Arc::into_inner(ctx).expect("every task holding the nemesis has ended");
+    let nemesis = Arc::into_inner(ctx.nemesis)
+        .expect("every task holding the nemesis has ended")
+        .into_inner();
     if let Err(e) = nemesis.shutdown().await {
         notes.push(format!("cleanup failed: {e}"));
     }
-    if let Err(e) = recorder.flush() {
-        notes.push(format!("history write failed: {e}"));
+    if recorder.flush().is_err()
+        && let Some(failure) = recorder.failure()
+    {
+        holes.push(format!(
+            "the history could not be written in full ({failure})"
+        ));
     }
-    for note in &notes {
+    for note in notes.iter().chain(&holes) {
         eprintln!("note: {note}");
     }
-    notes
+    Findings {
+        notes,
+        holes,
+        crashes: std::mem::take(&mut *crashes.lock().expect("crashes lock")),
+    }
 }
 
 fn first_line(text: &str) -> &str {
@@ -301,7 +321,7 @@ fn check_run(
     seed: u64,
     dir: &RunDir,
     interrupted: bool,
-    notes: Vec<String>,
+    findings: Findings,
 ) -> Result<Checked, RunError> {
     let (history, warnings) = checker::read_jsonl(dir.history())?;
     for warning in &warnings {
@@ -309,6 +329,7 @@ fn check_run(
     }
     let settings = CheckSettings {
         time_budget: plan.check.time_budget.get(),
+        min_ok_share: plan.check.min_ok_share.as_ref().map(|s| s.value),
         ..CheckSettings::default()
     };
     let meta = RunMeta {
@@ -321,13 +342,15 @@ fn check_run(
         workload: Some(plan.workload.kind.value.clone()),
         duration: Some(plan.duration.value.to_string()),
         interrupted,
-        notes,
+        notes: findings.notes,
     };
     let checkers = workload_of(plan).checkers(&settings);
+    let integrity = RunIntegrity::new(findings.crashes, plan.check.expect_crashes, findings.holes);
+    let facts: check::Facts = vec![(checker::integrity::NAME.to_owned(), Box::new(integrity))];
     Ok(check::check(
         &history,
         &checkers,
-        Vec::new(),
+        facts,
         Some(dir),
         Some(meta),
     )?)

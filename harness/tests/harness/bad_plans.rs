@@ -127,7 +127,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "name: t\nworkload: { kind: register, rate: 0 }\nduration: 30s\n",
-        "`rate` must be from 0.01 to 10000000 operations per second, not 0",
+        "`rate` must be from 0.01 to 10000000 operations per second, not 0.0",
     ),
     (
         "name: t\nworkload: { kind: register }\nduration: 0s\n",
@@ -136,6 +136,40 @@ const CASES: &[(&str, &str)] = &[
     (
         "name: ../escape\nworkload: { kind: register }\nduration: 30s\n",
         "must be a non-empty file name",
+    ),
+    // Every number a plan sets is bounded, with the place of the error:
+    // these were accepted, then panicked or ate the machine at run time.
+    (
+        "name: t\nworkload: { kind: register, rate: 1e-300 }\nduration: 30s\n",
+        "2:35: workload `rate` must be from 0.01 to 10000000 operations per second, not 1e-300",
+    ),
+    (
+        "name: t\nworkload: { kind: register, concurrency: 100000000 }\nduration: 30s\n",
+        "2:42: workload `concurrency` must be from 1 to 1024, not 100000000",
+    ),
+    (
+        "name: t\nworkload: { kind: register, keys: 100000000 }\nduration: 30s\n",
+        "2:35: workload `keys` must be from 1 to 100000, not 100000000",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 1000000h\n",
+        "3:11: `duration` is longer than the longest the harness allows (7days)",
+    ),
+    (
+        "name: t\nworkload: { kind: register, timeout: 1000000h }\nduration: 30s\n",
+        "`timeout` is longer than the longest the harness allows",
+    ),
+    (
+        "name: t\nworkload: { kind: register }\nduration: 30s\ncheck: { min-ok-share: 1.5 }\n",
+        "4:24: `min-ok-share` is a share from 0 to 1, not 1.5",
+    ),
+    (
+        "name: t\ncluster: { start: \"x\" }\nworkload: { kind: register }\nduration: 30s\n",
+        "2:19: `start` belongs to `system: command`",
+    ),
+    (
+        "name: t\ncluster: { system: command, start: \"srv\", leader: none }\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: partition, shape: isolate-leader } ] }\n",
+        "this partition fault targets the leader, but the nodes of this `system: command` plan name no leader",
     ),
 ];
 

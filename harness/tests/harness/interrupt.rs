@@ -1,5 +1,6 @@
-//! Ctrl-C stops a run cleanly: it heals, stops the nodes, checks what was
-//! recorded and says so.
+//! Ctrl-C and SIGTERM (what `timeout`, CI runners and systemd send) stop a
+//! run cleanly: it heals, stops the nodes, checks what was recorded, writes
+//! results.json and says so.
 
 use std::{
     process::{Command, Stdio},
@@ -26,6 +27,25 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
 
 #[test]
 fn ctrl_c_heals_stops_nodes_and_checks_what_was_recorded() {
+    interrupt_a_run(
+        "INT",
+        "interrupted: stopping clients",
+        "ctrl_c_heals_stops_nodes_and_checks_what_was_recorded",
+    );
+}
+
+#[test]
+fn sigterm_heals_stops_nodes_and_checks_what_was_recorded() {
+    interrupt_a_run(
+        "TERM",
+        "SIGTERM: stopping clients",
+        "sigterm_heals_stops_nodes_and_checks_what_was_recorded",
+    );
+}
+
+/// Starts a long run, sends `signal` once faults are in force, and checks
+/// the run ends as a clean, checked, interrupted run.
+fn interrupt_a_run(signal: &str, said: &str, test: &str) {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let plan = dir.path().join("long.yaml");
@@ -61,20 +81,18 @@ fn ctrl_c_heals_stops_nodes_and_checks_what_was_recorded() {
     }
     let run_dir = std::fs::canonicalize(runs.join("latest")).unwrap_or_default();
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    if skipped_for_privileges(
-        &output,
-        "ctrl_c_heals_stops_nodes_and_checks_what_was_recorded",
-    ) {
+    if skipped_for_privileges(&output, test) {
         return;
     }
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(stderr.contains(said), "says why it stops:\n{stderr}");
     assert!(
-        stderr.contains("interrupted"),
-        "says it was interrupted:\n{stderr}"
+        stdout.contains("(interrupted: the verdict covers only what was recorded)"),
+        "says the verdict covers what was recorded:\n{stdout}"
     );
     assert!(
         stdout.contains("verdict:"),

@@ -226,3 +226,64 @@ fn serve_binds_loopback_by_default() {
     assert_eq!(args.addr, "127.0.0.1:8080".parse().unwrap());
     assert_eq!(args.dir, Path::new("runs"));
 }
+
+/// Files are streamed, not read whole per request: six concurrent slow
+/// downloads of a 96 MiB history keep the server far below 6 x 96 MiB.
+#[test]
+fn large_files_are_streamed() {
+    let runs = tempfile::tempdir().unwrap();
+    let dir = runs.path().join("big/20261206T000000Z");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = format!("{}\n", "x".repeat(1023));
+    let mut file = std::fs::File::create(dir.join("history.jsonl")).unwrap();
+    for _ in 0..96 * 1024 {
+        file.write_all(line.as_bytes()).unwrap();
+    }
+    drop(file);
+    let server = serve(runs.path());
+    let addr = server.addr;
+    let downloads: Vec<_> = (0..6)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                write!(
+                    stream,
+                    "GET /runs/big/20261206T000000Z/history.jsonl HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                // Read slowly at first, so that all six are in flight at
+                // once, then drain.
+                let mut buf = vec![0; 64 * 1024];
+                let mut total = 0;
+                for _ in 0..20 {
+                    total += stream.read(&mut buf).unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                loop {
+                    match stream.read(&mut buf).unwrap() {
+                        0 => break total,
+                        n => total += n,
+                    }
+                }
+            })
+        })
+        .collect();
+    for download in downloads {
+        let got = download.join().unwrap();
+        assert!(
+            got > 96 * 1024 * 1024,
+            "the whole file arrived ({got} bytes)"
+        );
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .expect("VmHWM");
+    assert!(
+        peak_kb < 150 * 1024,
+        "serving 6 x 96 MiB took {} MiB at peak",
+        peak_kb / 1024
+    );
+}

@@ -165,7 +165,10 @@ fn extending_md_names_files_that_exist() {
         .iter()
         .filter(|file| !root.join(file).exists())
         .collect();
-    assert!(missing.is_empty(), "docs/extending.md names missing files: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/extending.md names missing files: {missing:?}"
+    );
     assert_eq!(
         files_named("`harness/src/nemesis/nope.rs` and `systems/src/<name>.rs`"),
         ["harness/src/nemesis/nope.rs"],
@@ -181,7 +184,11 @@ fn files_named(text: &str) -> Vec<String> {
         .step_by(2)
         .filter(|s| !s.contains(['<', '>', ' ', '*']) && !s.contains("..."))
         .filter(|s| s.contains('/'))
-        .filter(|s| [".rs", ".md", ".css", ".yaml"].iter().any(|ext| s.ends_with(ext)))
+        .filter(|s| {
+            [".rs", ".md", ".css", ".yaml"]
+                .iter()
+                .any(|ext| s.ends_with(ext))
+        })
         .map(str::to_owned)
         .collect()
 }

@@ -8,7 +8,12 @@
 //!   dropped);
 //! - `:time` / `:index` default to the event's position;
 //! - with independent keys, a client `:value [k v]` becomes `key` = k and
-//!   `value` = v.
+//!   `value` = v;
+//! - an `:ok` `:read` whose value is `nil` is, by default, a read whose
+//!   value is unknown, as in knossos' register models (where `nil` matches
+//!   any state): it becomes `info` (a read that saw nothing we know of
+//!   constrains nothing). [`NilReads::Absent`] reads it literally: the key
+//!   was absent, as `null` means in our own JSONL histories.
 //!
 //! Invariants: every problem names the line where its event starts.
 
@@ -36,11 +41,24 @@ pub enum Independent {
     No,
 }
 
+/// What an `:ok` `:read` of `nil` means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NilReads {
+    /// Jepsen's (knossos') reading: the value is unknown, so the read
+    /// constrains nothing. Reproduces Jepsen's verdicts.
+    #[default]
+    Unknown,
+    /// The literal reading: the key was absent (`null`).
+    Absent,
+}
+
 /// How to read an EDN history.
 #[derive(Debug, Clone, Default)]
 pub struct EdnOptions {
     /// Whether values are `[key value]` tuples.
     pub independent: Independent,
+    /// What `:ok` `:read` `nil` means.
+    pub nil_reads: NilReads,
 }
 
 /// Reads and pairs an EDN history file (independent keys detected).
@@ -113,11 +131,40 @@ pub fn read_edn_with(
         events.push(event);
         lines.push(line);
     }
-    pair(events, |pos| Location::Line(lines[pos])).map_err(|(pos, problem)| HistoryError::Line {
-        name: name.to_owned(),
-        line: lines[pos],
-        problem,
-    })
+    let unknown = match options.nil_reads {
+        NilReads::Unknown => unknown_nil_reads(&mut events),
+        NilReads::Absent => Vec::new(),
+    };
+    let (history, mut warnings) =
+        pair(events, |pos| Location::Line(lines[pos])).map_err(|(pos, problem)| {
+            HistoryError::Line {
+                name: name.to_owned(),
+                line: lines[pos],
+                problem,
+            }
+        })?;
+    if let Some(&first) = unknown.first() {
+        warnings.push(Warning::NilReads {
+            count: unknown.len(),
+            first: Location::Line(lines[first]),
+        });
+    }
+    Ok((history, warnings))
+}
+
+/// Makes every client `:ok` `:read` of `nil` an `info` read (value
+/// unknown); their positions.
+fn unknown_nil_reads(events: &mut [Event]) -> Vec<usize> {
+    let mut changed = Vec::new();
+    for (pos, e) in events.iter_mut().enumerate() {
+        let nil_read = e.kind == EventKind::Ok && e.f == "read" && e.value.is_null();
+        if nil_read && e.process != Process::Nemesis {
+            e.kind = EventKind::Info;
+            e.error = Some("read nil: value unknown (knossos)".to_owned());
+            changed.push(pos);
+        }
+    }
+    changed
 }
 
 /// A single top-level vector/list is the history; otherwise each

@@ -11,5 +11,5 @@
 mod import;
 mod parse;
 
-pub use import::{EdnOptions, Independent, read_edn, read_edn_from, read_edn_with};
+pub use import::{EdnOptions, Independent, NilReads, read_edn, read_edn_from, read_edn_with};
 pub use parse::{Edn, EdnProblem, Located, MAX_DEPTH, TopForm, parse_all};
