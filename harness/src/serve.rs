@@ -334,20 +334,29 @@ fn file_response(root: &Path, request_path: &str) -> Response {
         }
         return Html(listing(root, &path)).into_response();
     }
-    match std::fs::File::open(&path) {
-        Ok(file) => with_type(&path, streamed(file)),
-        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
-    }
+    let Ok(file) = std::fs::File::open(&path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let Ok(length) = file.metadata().map(|m| m.len()) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let mut response = with_type(&path, streamed(file, length));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
 }
 
 /// Bytes of a file sent per chunk: a file is streamed, never read whole,
 /// so concurrent downloads of a large history cost a chunk each.
 const CHUNK: usize = 64 * 1024;
 
-/// The file's contents as a streamed body.
-fn streamed(file: std::fs::File) -> Body {
+/// The first `length` bytes of the file as a streamed body (a history
+/// that is still being written grows while it is sent; the answer stops
+/// at the length it announced).
+fn streamed(file: std::fs::File, length: u64) -> Body {
     use tokio::io::AsyncReadExt;
-    let file = tokio::fs::File::from_std(file);
+    let file = tokio::fs::File::from_std(file).take(length);
     let chunks = futures::stream::unfold(file, |mut file| async move {
         let mut buf = vec![0; CHUNK];
         match file.read(&mut buf).await {
