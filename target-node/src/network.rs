@@ -267,38 +267,49 @@ struct EncodedAppend {
     cut_after: Option<LogId>,
 }
 
-/// Encodes `rpc`, leaving out trailing entries while the body would exceed
-/// `limit`. One entry always fits (see `limits.rs`); should one not, it is
-/// sent anyway and the receiver's refusal shows in the log.
+/// The fields of an append request other than its entries, which
+/// [`encode_append`] writes itself.
+#[derive(Serialize)]
+struct AppendFrame<'a> {
+    vote: &'a openraft::Vote<NodeId>,
+    prev_log_id: &'a Option<LogId>,
+    leader_commit: &'a Option<LogId>,
+}
+
+/// Encodes `rpc` as the JSON object of an `AppendEntriesRequest`, leaving
+/// out trailing entries once the body would exceed `limit`. Each entry is
+/// encoded once and none past the limit: openraft's timeout for the RPC
+/// (one heartbeat interval) includes this work. One entry always fits (see
+/// `limits.rs`); should one not, it is sent alone anyway and the
+/// receiver's refusal shows in the log.
 fn encode_append<E: std::error::Error>(
-    mut rpc: AppendEntriesRequest<TypeConfig>,
+    rpc: &AppendEntriesRequest<TypeConfig>,
     limit: usize,
 ) -> RpcResult<EncodedAppend, E> {
-    let whole = encode(&rpc)?;
-    if whole.len() <= limit || rpc.entries.len() <= 1 {
-        return Ok(EncodedAppend {
-            body: whole,
-            cut_after: None,
-        });
-    }
-    // The compact encoding of k entries is the empty request's plus each
-    // entry's, plus k - 1 separating commas.
-    let entries = std::mem::take(&mut rpc.entries);
-    let mut size = encode(&rpc)?.len();
-    let mut keep = 0;
-    for (i, entry) in entries.iter().enumerate() {
-        let grown = size + encode(entry)?.len() + usize::from(i > 0);
-        if grown > limit && keep > 0 {
+    let frame = encode(&AppendFrame {
+        vote: &rpc.vote,
+        prev_log_id: &rpc.prev_log_id,
+        leader_commit: &rpc.leader_commit,
+    })?;
+    // `{...frame fields...,"entries":[e1,e2]}`
+    let mut body = frame;
+    body.pop(); // the frame's closing brace
+    body.extend_from_slice(br#","entries":["#);
+    let mut sent = 0;
+    for entry in &rpc.entries {
+        let encoded = encode(entry)?;
+        let grown = body.len() + usize::from(sent > 0) + encoded.len() + 2;
+        if grown > limit && sent > 0 {
             break;
         }
-        size = grown;
-        keep = i + 1;
+        if sent > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&encoded);
+        sent += 1;
     }
-    let cut_after = Some(entries[keep - 1].log_id);
-    rpc.entries = entries;
-    rpc.entries.truncate(keep);
-    let body = encode(&rpc)?;
-    debug_assert_eq!(body.len(), size, "the size arithmetic matches serde_json");
+    body.extend_from_slice(b"]}");
+    let cut_after = (sent < rpc.entries.len()).then(|| rpc.entries[sent - 1].log_id);
     Ok(EncodedAppend { body, cut_after })
 }
 
@@ -308,7 +319,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, RaftError<NodeId>> {
-        let encoded = encode_append(rpc, RAFT_APPEND_MAX_BYTES)?;
+        let encoded = encode_append(&rpc, RAFT_APPEND_MAX_BYTES)?;
         let response = self
             .call(RPCTypes::AppendEntries, "append", encoded.body, &option)
             .await?;
@@ -371,15 +382,22 @@ mod tests {
         sizes: &[usize],
         limit: usize,
     ) -> (AppendEntriesRequest<TypeConfig>, EncodedAppend) {
-        let encoded = encode_append::<RaftError<NodeId>>(request(sizes), limit).unwrap();
+        let encoded = encode_append::<RaftError<NodeId>>(&request(sizes), limit).unwrap();
         let sent: AppendEntriesRequest<TypeConfig> = serde_json::from_slice(&encoded.body).unwrap();
         (sent, encoded)
     }
 
+    fn as_json(rpc: &AppendEntriesRequest<TypeConfig>) -> serde_json::Value {
+        serde_json::to_value(rpc).unwrap()
+    }
+
     #[test]
-    fn small_batches_go_whole() {
+    fn small_batches_go_whole_and_decode_as_sent() {
         let (sent, encoded) = encode_within(&[10, 10, 10], 10_000);
-        assert_eq!(sent.entries.len(), 3);
+        assert_eq!(as_json(&sent), as_json(&request(&[10, 10, 10])));
+        assert_eq!(encoded.cut_after, None);
+        let (empty, encoded) = encode_within(&[], 10_000);
+        assert_eq!(as_json(&empty), as_json(&request(&[])), "a heartbeat");
         assert_eq!(encoded.cut_after, None);
     }
 

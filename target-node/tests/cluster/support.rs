@@ -88,12 +88,6 @@ impl Cluster {
                 addr.to_string(),
                 "--data-dir".into(),
                 dir.path().join(format!("n{id}")).display().to_string(),
-                "--heartbeat-ms".into(),
-                "50".into(),
-                "--election-timeout-min-ms".into(),
-                "300".into(),
-                "--election-timeout-max-ms".into(),
-                "600".into(),
             ];
             if n > 1 {
                 for (peer, peer_addr) in &addrs {
@@ -101,7 +95,17 @@ impl Cluster {
                     args.push(format!("{peer}={peer_addr}"));
                 }
             }
-            args.extend(extra(id));
+            let extra = extra(id);
+            // Fast failover, unless the test sets its own timing.
+            if !extra.iter().any(|flag| flag == "--heartbeat-ms") {
+                args.extend(
+                    ["--heartbeat-ms", "50", "--election-timeout-min-ms", "300"]
+                        .into_iter()
+                        .chain(["--election-timeout-max-ms", "600"])
+                        .map(String::from),
+                );
+            }
+            args.extend(extra);
             nodes.insert(
                 id,
                 NodeProc {
