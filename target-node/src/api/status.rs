@@ -6,6 +6,10 @@
 //! "running". So health also asks the core itself (a round trip through
 //! its command queue, bounded by [`CORE_ANSWER_TIMEOUT`]), which fails
 //! with `Fatal::Panicked` once the core's task has died.
+//!
+//! `/status` reports a node whose core has ended, however it ended, as
+//! `role: "shutdown"` with no leader, rather than its last metrics, so that
+//! nobody keeps sending to a dead leader.
 
 use std::{sync::Arc, time::Duration};
 
