@@ -168,26 +168,42 @@ async fn local_read(node: &Node, key: &str) -> Response {
     Json(json!({ "value": value })).into_response()
 }
 
+/// What distinguishes one write route from another.
+struct WriteRoute {
+    /// After `/kv/{key}`, for forwarding.
+    suffix: &'static str,
+    method: Method,
+    /// The body's shape, for error messages.
+    shape: &'static str,
+}
+
+const PUT: WriteRoute = WriteRoute {
+    suffix: "",
+    method: Method::PUT,
+    shape: VALUE_SHAPE,
+};
+const CAS: WriteRoute = WriteRoute {
+    suffix: "/cas",
+    method: Method::POST,
+    shape: CAS_SHAPE,
+};
+const APPEND: WriteRoute = WriteRoute {
+    suffix: "/append",
+    method: Method::POST,
+    shape: VALUE_SHAPE,
+};
+
 pub async fn put(
     State(node): State<Arc<Node>>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    write_route(
-        &node,
-        path,
-        "",
-        Method::PUT,
-        &headers,
-        body,
-        VALUE_SHAPE,
-        |key, b: ValueBody| Command::Put {
-            key,
-            value: b.value,
-        },
-    )
-    .await
+    let build = |key, b: ValueBody| Command::Put {
+        key,
+        value: b.value,
+    };
+    write_route(&node, &PUT, path, &headers, body, build).await
 }
 
 pub async fn cas(
@@ -196,21 +212,12 @@ pub async fn cas(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    write_route(
-        &node,
-        path,
-        "/cas",
-        Method::POST,
-        &headers,
-        body,
-        CAS_SHAPE,
-        |key, b: CasBody| Command::Cas {
-            key,
-            from: b.from,
-            to: b.to,
-        },
-    )
-    .await
+    let build = |key, b: CasBody| Command::Cas {
+        key,
+        from: b.from,
+        to: b.to,
+    };
+    write_route(&node, &CAS, path, &headers, body, build).await
 }
 
 pub async fn append(
@@ -219,47 +226,35 @@ pub async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    write_route(
-        &node,
-        path,
-        "/append",
-        Method::POST,
-        &headers,
-        body,
-        VALUE_SHAPE,
-        |key, b: ValueBody| Command::Append {
-            key,
-            value: b.value,
-        },
-    )
-    .await
+    let build = |key, b: ValueBody| Command::Append {
+        key,
+        value: b.value,
+    };
+    write_route(&node, &APPEND, path, &headers, body, build).await
 }
 
 /// The shared body of every write route: refuse bad input, else propose
 /// (or forward) the command, keeping the original request for forwarding.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call per route, each naming what differs"
-)]
 async fn write_route<T: DeserializeOwned>(
     node: &Node,
+    route: &WriteRoute,
     path: Result<Path<String>, PathRejection>,
-    suffix: &str,
-    method: Method,
     headers: &HeaderMap,
     body: Body,
-    shape: &str,
     build: impl FnOnce(String, T) -> Command,
 ) -> Response {
     let key = match key(path) {
         Ok(key) => key,
         Err(e) => return e.into_response(),
     };
-    let path = format!("/kv/{}{suffix}", urlencode(&key));
-    match command(node, headers, body, shape, |parsed| build(key, parsed)).await {
+    let path = format!("/kv/{}{}", urlencode(&key), route.suffix);
+    let parsed = command(node, headers, body, route.shape, |parsed| {
+        build(key, parsed)
+    });
+    match parsed.await {
         Ok((command, body)) => {
             let request = Request {
-                method,
+                method: route.method.clone(),
                 path,
                 body,
                 hops: hops(headers),
