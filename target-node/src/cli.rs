@@ -2,20 +2,27 @@
 //!
 //! Validation rejects configurations that would make a cluster ambiguous
 //! (duplicate ids or addresses, a `--listen` that contradicts the node's own
-//! `--peer` entry) before anything touches the data directory.
+//! `--peer` entry) or open to outsiders (peers without a cluster secret,
+//! unless the operator insists) before anything touches the data directory.
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-use crate::types::NodeId;
+use crate::{
+    peer_auth::{ClusterSecret, PeerAuth, SECRET_ENV},
+    server::ServerLimits,
+    types::NodeId,
+};
 
 /// A durable Raft key-value server: the default system under test of the
 /// chaos harness, and a correct Raft KV store to learn from.
 ///
 /// Speaks the node protocol (docs/node-protocol.md): GET/PUT /kv/{key},
 /// POST /kv/{key}/cas, POST /kv/{key}/append, GET /health, GET /status.
-/// Raft RPCs travel under /raft/* on the same address.
+/// Raft RPCs travel under /raft/* on the same address and are accepted only
+/// from peers presenting the cluster secret (--cluster-secret-file, or the
+/// environment variable TARGET_NODE_CLUSTER_SECRET).
 #[derive(Debug, Parser)]
 #[command(name = "target-node", version)]
 pub struct Args {
@@ -73,6 +80,41 @@ pub struct Args {
     /// before it is answered with a timeout error, in milliseconds.
     #[arg(long, default_value_t = 2_000, value_name = "MS")]
     pub request_timeout_ms: u64,
+
+    /// File holding the cluster secret that every member shares (trailing
+    /// whitespace ignored; at least 16 visible ASCII characters, e.g.
+    /// `head -c 32 /dev/urandom | base64 > FILE`). Peers send it with every
+    /// Raft RPC; RPCs without it are refused. Instead of this flag the
+    /// secret may be given in the environment variable
+    /// TARGET_NODE_CLUSTER_SECRET. Required when the cluster has more than
+    /// one member.
+    #[arg(long, value_name = "PATH")]
+    pub cluster_secret_file: Option<PathBuf>,
+
+    /// DANGEROUS: run a multi-node cluster without a cluster secret. Anyone
+    /// who can reach this node's port can then send it Raft messages: a
+    /// forged vote or append can make it crash for good or silently
+    /// replace stored values. Only for throwaway clusters on a machine
+    /// nobody else can reach.
+    #[arg(long)]
+    pub insecure_no_peer_auth: bool,
+
+    /// Close a connection that has not sent a complete request head (or a
+    /// whole request body) within this time, in milliseconds; this also
+    /// ends idle keep-alive connections.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub idle_timeout_ms: u64,
+
+    /// Most connections served at once; more are closed as soon as they
+    /// are accepted. Keep it well below the open-file limit (`ulimit -n`).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Most connections served at once from one client IP address, so that
+    /// one source cannot take every connection (peers and clients each
+    /// connect from their own address).
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub max_connections_per_ip: usize,
 }
 
 /// How `GET /kv/{key}` is served.
@@ -121,6 +163,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub read_mode: ReadMode,
     pub timing: Timing,
+    pub peer_auth: PeerAuth,
+    pub limits: ServerLimits,
 }
 
 fn parse_peer(text: &str) -> Result<(NodeId, SocketAddr), String> {
@@ -141,9 +185,46 @@ fn parse_peer(text: &str) -> Result<(NodeId, SocketAddr), String> {
     Ok((id, addr))
 }
 
+/// Where the cluster secret comes from: at most one of the file and the
+/// environment; without either, a node with peers refuses to start unless
+/// the operator insisted on `--insecure-no-peer-auth`.
+fn peer_auth(
+    args: &Args,
+    members: &BTreeMap<NodeId, SocketAddr>,
+    env_secret: Option<String>,
+) -> Result<PeerAuth, String> {
+    let secret = match (&args.cluster_secret_file, env_secret) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "the cluster secret is given twice (--cluster-secret-file and {SECRET_ENV}); \
+                 give one"
+            ));
+        }
+        (Some(path), None) => Some(ClusterSecret::from_file(path).map_err(|e| e.to_string())?),
+        (None, Some(text)) => {
+            Some(ClusterSecret::parse(&text, SECRET_ENV).map_err(|e| e.to_string())?)
+        }
+        (None, None) => None,
+    };
+    match (secret, args.insecure_no_peer_auth) {
+        (Some(_), true) => {
+            Err("--insecure-no-peer-auth contradicts the cluster secret that is also given".into())
+        }
+        (Some(secret), false) => Ok(PeerAuth::Secret(secret)),
+        (None, true) => Ok(PeerAuth::Insecure),
+        (None, false) if members.len() > 1 => Err(format!(
+            "a cluster with peers needs a cluster secret: give every member the same \
+             --cluster-secret-file (or {SECRET_ENV}); --insecure-no-peer-auth runs without \
+             one, letting anyone who reaches the port forge Raft messages"
+        )),
+        (None, false) => Ok(PeerAuth::NoPeers),
+    }
+}
+
 impl Args {
-    /// Checks the flags against each other.
-    pub fn validate(self) -> Result<NodeConfig, String> {
+    /// Checks the flags against each other; `env_secret` is the value of
+    /// [`SECRET_ENV`], if set.
+    pub fn validate(self, env_secret: Option<String>) -> Result<NodeConfig, String> {
         let mut members = BTreeMap::new();
         let mut seen_addrs = BTreeMap::new();
         for (id, addr) in &self.peers {
@@ -181,6 +262,16 @@ impl Args {
         if self.election_timeout_max_ms <= self.election_timeout_min_ms {
             return Err("--election-timeout-max-ms must exceed --election-timeout-min-ms".into());
         }
+        if self.idle_timeout_ms == 0
+            || self.max_connections == 0
+            || self.max_connections_per_ip == 0
+        {
+            return Err(
+                "--idle-timeout-ms, --max-connections and --max-connections-per-ip must be positive"
+                    .into(),
+            );
+        }
+        let peer_auth = peer_auth(&self, &members, env_secret)?;
         Ok(NodeConfig {
             id: self.id,
             listen: self.listen,
@@ -195,6 +286,12 @@ impl Args {
                 snapshot_threshold: self.snapshot_threshold.max(1),
                 log_keep: self.log_keep,
             },
+            peer_auth,
+            limits: ServerLimits {
+                idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+                max_connections: self.max_connections,
+                max_connections_per_ip: self.max_connections_per_ip.min(self.max_connections),
+            },
         })
     }
 }
@@ -203,13 +300,20 @@ impl Args {
 mod tests {
     use super::*;
 
-    fn args(extra: &[&str]) -> Result<NodeConfig, String> {
+    const SECRET: &str = "0123456789abcdef0123";
+
+    fn args_env(extra: &[&str], env_secret: Option<&str>) -> Result<NodeConfig, String> {
         let mut argv = vec!["target-node", "--id", "1", "--listen", "127.0.0.11:7000"];
         argv.extend_from_slice(&["--data-dir", "/tmp/x"]);
         argv.extend_from_slice(extra);
         Args::try_parse_from(argv)
             .map_err(|e| e.to_string())?
-            .validate()
+            .validate(env_secret.map(str::to_owned))
+    }
+
+    /// Flags, with a valid secret in the environment.
+    fn args(extra: &[&str]) -> Result<NodeConfig, String> {
+        args_env(extra, Some(SECRET))
     }
 
     #[test]
@@ -225,6 +329,55 @@ mod tests {
         assert_eq!(
             config.members.keys().copied().collect::<Vec<_>>(),
             vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn peers_need_a_secret_unless_insecurity_is_explicit() {
+        let peer = ["--peer", "2=127.0.0.12:7000"];
+        let err = args_env(&peer, None).unwrap_err();
+        assert!(err.contains("needs a cluster secret"), "{err}");
+        assert!(err.contains("--insecure-no-peer-auth"), "{err}");
+
+        let secured = args_env(&peer, Some(SECRET)).unwrap();
+        assert!(matches!(secured.peer_auth, PeerAuth::Secret(_)));
+
+        let insecure = [&peer[..], &["--insecure-no-peer-auth"]].concat();
+        let config = args_env(&insecure, None).unwrap();
+        assert!(matches!(config.peer_auth, PeerAuth::Insecure));
+        let err = args_env(&insecure, Some(SECRET)).unwrap_err();
+        assert!(err.contains("contradicts"), "{err}");
+
+        let alone = args_env(&[], None).unwrap();
+        assert!(matches!(alone.peer_auth, PeerAuth::NoPeers));
+    }
+
+    #[test]
+    fn the_secret_comes_from_one_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+        let file = file.display().to_string();
+        let from_file = [
+            "--peer",
+            "2=127.0.0.12:7000",
+            "--cluster-secret-file",
+            file.as_str(),
+        ];
+        let config = args_env(&from_file, None).unwrap();
+        let PeerAuth::Secret(secret) = config.peer_auth else {
+            panic!("the file's secret is used");
+        };
+        assert_eq!(
+            secret.authorization().to_str().unwrap(),
+            format!("Bearer {SECRET}")
+        );
+        let err = args_env(&from_file, Some(SECRET)).unwrap_err();
+        assert!(err.contains("given twice"), "{err}");
+        let err = args_env(&["--peer", "2=127.0.0.12:7000"], Some("short")).unwrap_err();
+        assert!(
+            err.contains(SECRET_ENV) && err.contains("at least 16"),
+            "{err}"
         );
     }
 
@@ -248,6 +401,8 @@ mod tests {
             (&["--peer", "x=127.0.0.12:7000"], "not a positive integer"),
             (&["--peer", "2=localhost"], "not IP:PORT"),
             (&["--heartbeat-ms", "900"], "election timeout must exceed"),
+            (&["--idle-timeout-ms", "0"], "must be positive"),
+            (&["--max-connections", "0"], "must be positive"),
         ];
         for (extra, fragment) in cases {
             let err = args(extra).expect_err(fragment);

@@ -11,10 +11,14 @@
 
 mod api;
 mod cli;
+mod limits;
 mod log_prefix;
 mod network;
 mod node;
+mod peer_auth;
 mod read_index;
+mod rpc_bounds;
+mod server;
 mod store;
 mod types;
 
@@ -24,7 +28,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    let config = match args.validate() {
+    let env_secret = match std::env::var(peer_auth::SECRET_ENV) {
+        Ok(text) => Some(text),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            eprintln!(
+                "target-node: error: {} is not valid UTF-8",
+                peer_auth::SECRET_ENV
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let config = match args.validate(env_secret) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("target-node: error: {message}");

@@ -14,8 +14,11 @@ use tokio::net::TcpListener;
 use crate::{
     api,
     cli::{NodeConfig, ReadMode},
+    limits::SNAPSHOT_CHUNK_BYTES,
     network::{NetworkFactory, client_bound_to},
+    peer_auth::PeerAuth,
     read_index::ReadBarrier,
+    server,
     store::{self, KvView},
     types::{NodeId, Raft},
 };
@@ -31,6 +34,10 @@ pub struct Node {
     pub request_timeout: Duration,
     /// Client for forwarding requests to the leader, bound to our own IP.
     pub forward_client: reqwest::Client,
+    /// Who may send Raft RPCs.
+    pub peer_auth: PeerAuth,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +63,6 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot serve http: {0}")]
-    Serve(std::io::Error),
 }
 
 const IDENTITY_FILE: &str = "node-id";
@@ -112,6 +117,8 @@ fn raft_config(config: &NodeConfig) -> Result<Arc<Config>, openraft::ConfigError
         election_timeout_max: t.election_timeout_max.as_millis() as u64,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_threshold),
         max_in_snapshot_log_to_keep: t.log_keep,
+        // Chunks must encode within what `/raft/snapshot` accepts.
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES as u64,
         ..Default::default()
     };
     Ok(Arc::new(raft.validate()?))
@@ -126,7 +133,8 @@ pub async fn run(
     let (log_store, state_machine) = store::open(&config.data_dir)?;
     let view = state_machine.view();
     let local_ip = config.listen.ip();
-    let network = NetworkFactory::new(config.id, local_ip);
+    let idle_timeout = config.limits.idle_timeout;
+    let network = NetworkFactory::new(config.id, local_ip, idle_timeout, &config.peer_auth);
     let raft = Raft::new(
         config.id,
         raft_config(&config)?,
@@ -149,19 +157,27 @@ pub async fn run(
         read_barrier: ReadBarrier::new(raft.clone()),
         read_mode: config.read_mode,
         request_timeout: config.timing.request_timeout,
-        forward_client: client_bound_to(local_ip),
+        forward_client: client_bound_to(local_ip, idle_timeout),
+        peer_auth: config.peer_auth.clone(),
+        body_timeout: idle_timeout,
     });
     tracing::info!(listen = %config.listen, members = ?config.members, read_mode = ?config.read_mode, "node started");
+    if matches!(config.peer_auth, PeerAuth::Insecure) {
+        tracing::warn!(
+            "peer authentication is off (--insecure-no-peer-auth): anyone who reaches {} can \
+             forge Raft messages",
+            config.listen
+        );
+    }
     bootstrap(&raft, &config.members).await?;
 
-    let served = axum::serve(listener, api::router(node))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = server::fit_to_open_file_limit(config.limits.clone());
+    server::serve(listener, api::router(node), limits, shutdown).await;
     tracing::info!("shutting down");
     if let Err(e) = raft.shutdown().await {
         tracing::warn!(error = %e, "raft did not shut down cleanly");
     }
-    served.map_err(StartError::Serve)
+    Ok(())
 }
 
 /// Initializes a pristine cluster; a no-op on a node with any Raft state.

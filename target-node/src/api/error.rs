@@ -4,10 +4,13 @@
 //! not take effect. Only errors raised before a write could have been
 //! proposed (bad input, not the leader) or that concern reads (which never
 //! take effect) may carry it; anything after a proposal is indefinite.
+//!
+//! Messages never repeat the request's content (a key, a body, a path):
+//! they are short texts of our own, with at most numbers in them.
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -60,6 +63,37 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, message, definite)
     }
 
+    /// A body over `limit` bytes: nothing was read past the limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {limit} bytes"),
+            true,
+        )
+    }
+
+    pub fn uri_too_long(limit: usize) -> Self {
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            format!("request target longer than {limit} bytes"),
+            true,
+        )
+    }
+
+    /// The body did not arrive in time.
+    pub fn body_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request body not received in time",
+            true,
+        )
+    }
+
+    /// A Raft RPC without the cluster secret.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message, true)
+    }
+
     pub fn timeout(definite: bool) -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", definite)
     }
@@ -76,6 +110,13 @@ impl IntoResponse for ApiError {
         if let Some((field, value)) = self.extra {
             body[field] = value;
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"target-node peers\""),
+            );
+        }
+        response
     }
 }

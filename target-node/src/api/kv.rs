@@ -4,13 +4,17 @@
 //! A request that reaches a node which is not the leader is forwarded to
 //! the leader it knows of, at most [`MAX_HOPS`] times; with no known leader
 //! it is refused with a definite `not-leader` error.
+//!
+//! Bodies are at most [`KV_BODY_MAX_BYTES`] and the command they become at
+//! most [`COMMAND_MAX_BYTES`] when encoded, so every log entry fits in one
+//! append RPC (`limits.rs`).
 
 use std::sync::Arc;
 
 use axum::{
     Json,
-    body::Bytes,
-    extract::{Path, State},
+    body::{Body, Bytes},
+    extract::{Path, State, rejection::PathRejection},
     http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -18,9 +22,11 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, Raf
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
-use super::ApiError;
+use super::{ApiError, body::read_limited};
 use crate::{
     cli::ReadMode,
+    limits::{COMMAND_MAX_BYTES, KV_BODY_MAX_BYTES, RESPONSE_MAX_BYTES},
+    network::{ReadError, read_bounded},
     node::Node,
     types::{Command, NodeId, Outcome},
 };
@@ -43,18 +49,56 @@ struct CasBody {
     to: Value,
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+/// Decodes a body into `T`, described to the client as `shape`.
+///
+/// serde's own messages may quote the input (an unknown field, a wrong
+/// value), so errors are worded here: a position for broken JSON, the
+/// expected shape for anything else.
+fn parse<T: DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request("missing JSON body"));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "bad JSON body: not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     // serde would also accept a struct written as an array; the protocol
     // promises objects only.
     if !value.is_object() {
         return Err(ApiError::bad_request("the JSON body must be an object"));
     }
-    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))
+    serde_json::from_value(value)
+        .map_err(|_| ApiError::bad_request(format!("bad JSON body: expected {shape}")))
+}
+
+const VALUE_SHAPE: &str = r#"{"value": V}"#;
+const CAS_SHAPE: &str = r#"{"from": A, "to": B}"#;
+
+/// The key of a `/kv/{key}` route; only bad percent-encoding fails.
+fn key(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(key)| key)
+        .map_err(|_| ApiError::bad_request("the key is not valid percent-encoded UTF-8"))
+}
+
+/// Reads a write's body and turns it into a command with `build`.
+async fn command<T: DeserializeOwned>(
+    node: &Node,
+    headers: &HeaderMap,
+    body: Body,
+    shape: &str,
+    build: impl FnOnce(T) -> Command,
+) -> Result<(Command, Bytes), ApiError> {
+    let bytes = read_limited(body, headers, KV_BODY_MAX_BYTES, node.body_timeout).await?;
+    let command = build(parse::<T>(&bytes, shape)?);
+    // Re-encoding can grow a value (numbers are normalized); the log entry
+    // must stay within what one append RPC carries.
+    if serde_json::to_vec(&command).map_or(true, |encoded| encoded.len() > COMMAND_MAX_BYTES) {
+        return Err(ApiError::too_large(COMMAND_MAX_BYTES));
+    }
+    Ok((command, bytes))
 }
 
 fn hops(headers: &HeaderMap) -> u32 {
@@ -76,9 +120,13 @@ struct Request {
 
 pub async fn read(
     State(node): State<Arc<Node>>,
-    Path(key): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let key = match key(path) {
+        Ok(key) => key,
+        Err(e) => return e.into_response(),
+    };
     let request = Request {
         method: Method::GET,
         path: format!("/kv/{}", urlencode(&key)),
@@ -120,70 +168,93 @@ async fn local_read(node: &Node, key: &str) -> Response {
     Json(json!({ "value": value })).into_response()
 }
 
+/// What distinguishes one write route from another.
+struct WriteRoute {
+    /// After `/kv/{key}`, for forwarding.
+    suffix: &'static str,
+    method: Method,
+    /// The body's shape, for error messages.
+    shape: &'static str,
+}
+
+const PUT: WriteRoute = WriteRoute {
+    suffix: "",
+    method: Method::PUT,
+    shape: VALUE_SHAPE,
+};
+const CAS: WriteRoute = WriteRoute {
+    suffix: "/cas",
+    method: Method::POST,
+    shape: CAS_SHAPE,
+};
+const APPEND: WriteRoute = WriteRoute {
+    suffix: "/append",
+    method: Method::POST,
+    shape: VALUE_SHAPE,
+};
+
 pub async fn put(
     State(node): State<Arc<Node>>,
-    Path(key): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let command = parse::<ValueBody>(&body).map(|b| Command::Put {
-        key: key.clone(),
+    let build = |key, b: ValueBody| Command::Put {
+        key,
         value: b.value,
-    });
-    write_route(
-        &node,
-        command,
-        Method::PUT,
-        format!("/kv/{}", urlencode(&key)),
-        body,
-        &headers,
-    )
-    .await
+    };
+    write_route(&node, &PUT, path, &headers, body, build).await
 }
 
 pub async fn cas(
     State(node): State<Arc<Node>>,
-    Path(key): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let command = parse::<CasBody>(&body).map(|b| Command::Cas {
-        key: key.clone(),
+    let build = |key, b: CasBody| Command::Cas {
+        key,
         from: b.from,
         to: b.to,
-    });
-    let path = format!("/kv/{}/cas", urlencode(&key));
-    write_route(&node, command, Method::POST, path, body, &headers).await
+    };
+    write_route(&node, &CAS, path, &headers, body, build).await
 }
 
 pub async fn append(
     State(node): State<Arc<Node>>,
-    Path(key): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let command = parse::<ValueBody>(&body).map(|b| Command::Append {
-        key: key.clone(),
+    let build = |key, b: ValueBody| Command::Append {
+        key,
         value: b.value,
-    });
-    let path = format!("/kv/{}/append", urlencode(&key));
-    write_route(&node, command, Method::POST, path, body, &headers).await
+    };
+    write_route(&node, &APPEND, path, &headers, body, build).await
 }
 
-/// The shared tail of every write route: refuse bad input, else propose
+/// The shared body of every write route: refuse bad input, else propose
 /// (or forward) the command, keeping the original request for forwarding.
-async fn write_route(
+async fn write_route<T: DeserializeOwned>(
     node: &Node,
-    command: Result<Command, ApiError>,
-    method: Method,
-    path: String,
-    body: Bytes,
+    route: &WriteRoute,
+    path: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
+    body: Body,
+    build: impl FnOnce(String, T) -> Command,
 ) -> Response {
-    match command {
-        Ok(command) => {
+    let key = match key(path) {
+        Ok(key) => key,
+        Err(e) => return e.into_response(),
+    };
+    let path = format!("/kv/{}{}", urlencode(&key), route.suffix);
+    let parsed = command(node, headers, body, route.shape, |parsed| {
+        build(key, parsed)
+    });
+    match parsed.await {
+        Ok((command, body)) => {
             let request = Request {
-                method,
+                method: route.method.clone(),
                 path,
                 body,
                 hops: hops(headers),
@@ -270,9 +341,11 @@ async fn forward(
     let relayed = match sent {
         Ok(response) => {
             let status = response.status();
-            response.bytes().await.map(|body| (status, body))
+            read_bounded(response, RESPONSE_MAX_BYTES)
+                .await
+                .map(|body| (status, body))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(ReadError::Transport(e)),
     };
     match relayed {
         Ok((status, body)) => {
@@ -280,11 +353,13 @@ async fn forward(
             (status, [("content-type", "application/json")], body).into_response()
         }
         // The request never left this node: nothing was proposed.
-        Err(e) if e.is_connect() => {
+        Err(ReadError::Transport(e)) if e.is_connect() => {
             ApiError::unavailable(format!("leader {leader} unreachable"), true).into_response()
         }
         // The leader may have received (and proposed) the write.
-        Err(e) if e.is_timeout() => ApiError::timeout(request.is_read).into_response(),
+        Err(ReadError::Transport(e)) if e.is_timeout() => {
+            ApiError::timeout(request.is_read).into_response()
+        }
         Err(e) => ApiError::unavailable(
             format!("forwarding to leader {leader} failed: {e}"),
             request.is_read,

@@ -1,6 +1,11 @@
 //! The HTTP surface of a node: the client protocol (`/kv`, `/health`,
 //! `/status`) and the Raft RPCs (`/raft/*`), all on one address.
+//!
+//! Every route reads its body through `body.rs` (bounded in size and time)
+//! and answers errors in the protocol's JSON shape; `/raft/*` additionally
+//! requires the cluster secret (`raft.rs`).
 
+mod body;
 mod error;
 mod kv;
 mod raft;
@@ -11,24 +16,21 @@ pub use error::ApiError;
 use std::sync::Arc;
 
 use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    http::{Method, Uri},
+    Router, middleware,
     routing::{get, post},
 };
 
 use crate::node::Node;
-
-/// Raft messages carry log batches and snapshot chunks; allow them to be
-/// large. Client bodies keep axum's default limit.
-const RAFT_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 pub fn router(node: Arc<Node>) -> Router {
     let raft_routes = Router::new()
         .route("/raft/append", post(raft::append))
         .route("/raft/vote", post(raft::vote))
         .route("/raft/snapshot", post(raft::snapshot))
-        .layer(DefaultBodyLimit::max(RAFT_BODY_LIMIT));
+        .route_layer(middleware::from_fn_with_state(
+            node.clone(),
+            raft::authenticate,
+        ));
     Router::new()
         .route("/kv/{key}", get(kv::read).put(kv::put))
         .route("/kv/{key}/cas", post(kv::cas))
@@ -38,13 +40,14 @@ pub fn router(node: Arc<Node>) -> Router {
         .merge(raft_routes)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn(body::limit_uri))
         .with_state(node)
 }
 
-async fn unknown_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no such route: {method} {}", uri.path()))
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("no such route")
 }
 
-async fn wrong_method(method: Method, uri: Uri) -> ApiError {
-    ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+async fn wrong_method() -> ApiError {
+    ApiError::method_not_allowed("method not allowed on this route")
 }

@@ -3,6 +3,9 @@
 
 mod bad_input;
 mod faults;
+mod health;
+mod limits;
+mod peer_auth;
 mod replication;
 mod single;
 mod snapshot;

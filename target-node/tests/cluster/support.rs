@@ -5,10 +5,14 @@
 //! tests running in parallel never meet. Children get `PR_SET_PDEATHSIG`
 //! so that they die with the test binary even if it is killed, and `Drop`
 //! resumes and kills whatever is still running.
+//!
+//! Nodes get a fresh random cluster secret in `TARGET_NODE_CLUSTER_SECRET`,
+//! the way the harness starts them, unless a test asks for none.
 
 use std::{
     collections::BTreeMap,
-    net::{SocketAddr, TcpListener},
+    io::Read,
+    net::{IpAddr, SocketAddr, TcpListener},
     os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -22,10 +26,23 @@ use tempfile::TempDir;
 
 static NEXT_SUBNET: AtomicU8 = AtomicU8::new(40);
 
+pub const SECRET_ENV: &str = "TARGET_NODE_CLUSTER_SECRET";
+
 pub struct Cluster {
     dir: TempDir,
+    subnet: u8,
     nodes: BTreeMap<u64, NodeProc>,
+    secret: Option<String>,
     pub http: Client,
+}
+
+/// 32 random bytes, hex-encoded: what an operator would generate.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct NodeProc {
@@ -41,8 +58,18 @@ fn free_port(ip: &str) -> u16 {
 }
 
 impl Cluster {
-    /// Starts `n` nodes; `extra(id)` adds flags for node `id`.
+    /// Starts `n` nodes sharing a fresh cluster secret; `extra(id)` adds
+    /// flags for node `id`.
     pub fn start(n: u64, extra: impl Fn(u64) -> Vec<String>) -> Cluster {
+        Self::start_with_secret(n, Some(random_secret()), extra)
+    }
+
+    /// Starts `n` nodes with `secret` in their environment (or none).
+    pub fn start_with_secret(
+        n: u64,
+        secret: Option<String>,
+        extra: impl Fn(u64) -> Vec<String>,
+    ) -> Cluster {
         let subnet = NEXT_SUBNET.fetch_add(1, Ordering::SeqCst);
         let dir = TempDir::new().expect("temp dir");
         let addrs: BTreeMap<u64, SocketAddr> = (1..=n)
@@ -61,12 +88,6 @@ impl Cluster {
                 addr.to_string(),
                 "--data-dir".into(),
                 dir.path().join(format!("n{id}")).display().to_string(),
-                "--heartbeat-ms".into(),
-                "50".into(),
-                "--election-timeout-min-ms".into(),
-                "300".into(),
-                "--election-timeout-max-ms".into(),
-                "600".into(),
             ];
             if n > 1 {
                 for (peer, peer_addr) in &addrs {
@@ -74,7 +95,17 @@ impl Cluster {
                     args.push(format!("{peer}={peer_addr}"));
                 }
             }
-            args.extend(extra(id));
+            let extra = extra(id);
+            // Fast failover, unless the test sets its own timing.
+            if !extra.iter().any(|flag| flag == "--heartbeat-ms") {
+                args.extend(
+                    ["--heartbeat-ms", "50", "--election-timeout-min-ms", "300"]
+                        .into_iter()
+                        .chain(["--election-timeout-max-ms", "600"])
+                        .map(String::from),
+                );
+            }
+            args.extend(extra);
             nodes.insert(
                 id,
                 NodeProc {
@@ -88,7 +119,13 @@ impl Cluster {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();
-        let mut cluster = Cluster { dir, nodes, http };
+        let mut cluster = Cluster {
+            dir,
+            subnet,
+            nodes,
+            secret,
+            http,
+        };
         for id in 1..=n {
             cluster.spawn(id, &[]);
         }
@@ -105,7 +142,7 @@ impl Cluster {
             .append(true)
             .open(self.log_path(id))
             .unwrap();
-        let node = self.nodes.get_mut(&id).expect("known node");
+        let node = self.nodes.get(&id).expect("known node");
         let mut command = Command::new(env!("CARGO_BIN_EXE_target-node"));
         command
             .args(&node.args)
@@ -113,6 +150,10 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
+        match &self.secret {
+            Some(secret) => command.env(SECRET_ENV, secret),
+            None => command.env_remove(SECRET_ENV),
+        };
         // SAFETY: prctl is async-signal-safe and touches no memory of ours.
         unsafe {
             command.pre_exec(|| {
@@ -122,7 +163,36 @@ impl Cluster {
                 Ok(())
             });
         }
-        node.child = Some(command.spawn().expect("spawn target-node"));
+        let child = command.spawn().expect("spawn target-node");
+        self.nodes.get_mut(&id).expect("known node").child = Some(child);
+    }
+
+    pub fn addr(&self, id: u64) -> SocketAddr {
+        self.nodes[&id].addr
+    }
+
+    /// A loopback address of this cluster's subnet that no node uses, for
+    /// clients that must come from their own address.
+    pub fn client_ip(&self, host: u8) -> IpAddr {
+        assert!(host > 10 + self.nodes.len() as u8, "not a node's address");
+        format!("127.0.{}.{host}", self.subnet).parse().unwrap()
+    }
+
+    pub fn secret(&self) -> &str {
+        self.secret.as_deref().expect("the cluster has a secret")
+    }
+
+    pub fn pid(&self, id: u64) -> u32 {
+        self.nodes[&id]
+            .child
+            .as_ref()
+            .expect("node is running")
+            .id()
+    }
+
+    /// Data directory of node `id`.
+    pub fn data_dir(&self, id: u64) -> PathBuf {
+        self.dir.path().join(format!("n{id}"))
     }
 
     pub fn url(&self, id: u64, path: &str) -> String {
@@ -265,4 +335,86 @@ pub fn tail(text: &str, lines: usize) -> String {
 
 pub fn no_extra(_: u64) -> Vec<String> {
     Vec::new()
+}
+
+/// One field of /proc/PID/status in KiB, e.g. `VmRSS` or `VmHWM` (peak).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|kib| kib.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Sends `head` on a fresh connection, then lets `send_body` write to the
+/// socket from another thread (its write errors are its own: the node may
+/// answer and close early), and reads one response.
+pub fn raw_exchange(
+    addr: SocketAddr,
+    head: &str,
+    send_body: impl FnOnce(&mut std::net::TcpStream) + Send + 'static,
+) -> RawResponse {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).expect("send the head");
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || send_body(&mut writer));
+    let response = read_response(&mut stream);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sender.join();
+    response
+}
+
+fn read_response(stream: &mut std::net::TcpStream) -> RawResponse {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf).expect("read the response head");
+        assert!(n > 0, "connection closed before a response: {received:?}");
+        received.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&received[..head_end]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = received[head_end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buf).expect("read the response body");
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    RawResponse { status, body }
 }
