@@ -359,6 +359,10 @@ fn check_run(
 fn node_clients(cluster: &Cluster, plan: &Plan) -> Vec<Arc<dyn Client>> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(plan.workload.concurrency.value.max(4))
+        // Below the 10 s after which target-node closes idle connections:
+        // a request on a connection the node is closing fails in a way
+        // that can only be recorded as `info`.
+        .pool_idle_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .build()
         .expect("a plain HTTP client builds");

@@ -133,7 +133,7 @@ fn dirty_reads_under_partitions_are_invalid() {
 fn command_system_gives_the_same_verdicts_as_raft_kv() {
     let dir = tempfile::tempdir().unwrap();
     let command = format!(
-        "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\",",
+        "system: command, start: \"{} --id {{id}} --listen {{ip}}:{{port}} --data-dir {{data_dir}} {{peer_args:--peer {{id}}={{ip}}:{{port}}}}\", env: {{ TARGET_NODE_CLUSTER_SECRET: \"{{secret}}\" }},",
         target_node().display()
     );
     // The same two plans as the raft-kv tests above, through `command`.
