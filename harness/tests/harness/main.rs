@@ -4,6 +4,7 @@
 mod bad_plans;
 mod end_to_end;
 mod etcd;
+mod hashicorp;
 mod interrupt;
 mod report;
 mod serve;
