@@ -4,6 +4,7 @@
 mod bad_plans;
 mod crashes;
 mod end_to_end;
+mod hashicorp;
 mod interrupt;
 mod leaderless;
 mod report;
