@@ -12,7 +12,9 @@
 //!   recovery times;
 //! - [`results`]: verdicts that compose and `results.json`;
 //! - [`generate`]: deterministic generators of concurrent histories for tests and
-//!   benchmarks.
+//!   benchmarks;
+//! - [`txn`]: the Elle-class transactional checker (list-append and
+//!   rw-register, anomalies G0 to G2-item, consistency models).
 //!
 //! The format is documented in `docs/history-format.md`.
 
@@ -23,6 +25,7 @@ pub mod results;
 pub mod set;
 pub mod spec;
 pub mod stats;
+pub mod txn;
 
 pub use history::{
     EdnOptions, Event, EventKind, History, HistoryError, Independent, Location, Op, Outcome,
@@ -32,3 +35,4 @@ pub use linearizable::{Counterexample, KeyResult, LinOptions, LinearizabilityRep
 pub use results::{CheckerResult, Results, Verdict};
 pub use set::SetReport;
 pub use stats::Stats;
+pub use txn::{ConsistencyModel, TxnOptions, TxnReport, TxnWorkload};

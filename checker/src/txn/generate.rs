@@ -1,0 +1,1 @@
+//! Generators (placeholder while the checker comes together).
