@@ -399,10 +399,6 @@ impl TxnHistory {
         }
     }
 
-    pub(crate) fn add_problem(&mut self, problem: InputProblem) {
-        self.problem(problem);
-    }
-
     /// Closes the transaction whose micro-ops start at `start`; `None` (with
     /// a problem recorded) if the arena is full.
     fn finish_txn(

@@ -321,7 +321,7 @@ impl<'h> ListAppend<'h> {
         let (aborted, garbage, duplicate) = if compatible {
             (before(&order.aborted), before(&order.garbage), before(&order.duplicate))
         } else {
-            self.scan_incompatible(t, i, mop, findings)
+            self.scan_incompatible(t, mop, findings)
         };
         if aborted {
             findings.add(AnomalyType::G1a, || self.bad_read(t, i, mop, BadRead::Aborted));
@@ -350,7 +350,6 @@ impl<'h> ListAppend<'h> {
     fn scan_incompatible(
         &self,
         t: usize,
-        i: usize,
         mop: &Mop,
         findings: &mut Findings,
     ) -> (bool, bool, bool) {

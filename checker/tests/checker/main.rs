@@ -10,3 +10,4 @@ mod lin_prop;
 mod lin_table;
 mod set;
 mod stats;
+mod txn_table;
