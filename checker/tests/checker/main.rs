@@ -10,4 +10,5 @@ mod lin_prop;
 mod lin_table;
 mod set;
 mod stats;
+mod txn_prop;
 mod txn_table;
