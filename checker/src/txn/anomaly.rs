@@ -273,7 +273,9 @@ impl AnomalyType {
         match self {
             G0 => "write cycle: transactions overwrite each other in a cycle",
             G1a => "aborted read: a committed transaction observed a failed transaction's write",
-            G1b => "intermediate read: a transaction observed a version its writer later overwrote in the same transaction",
+            G1b => {
+                "intermediate read: a transaction observed a version its writer later overwrote in the same transaction"
+            }
             G1c => "circular information flow: a cycle of write and read dependencies",
             GSingle => "read skew: a cycle with exactly one anti-dependency",
             GNonadjacent => "a cycle with several anti-dependencies, none adjacent",
@@ -294,7 +296,9 @@ impl AnomalyType {
             FutureRead => "a transaction observed a write it only performed later",
             DuplicateElements => "a read showed an element more than once",
             IncompatibleOrder => "two reads of a list disagree on the order of its elements",
-            LostUpdate => "two committed transactions read the same version of a key and both wrote it",
+            LostUpdate => {
+                "two committed transactions read the same version of a key and both wrote it"
+            }
             CyclicVersions => "the inferred version order of a key is cyclic",
             Pl1CycleExists => "a cycle of write dependencies exists",
             Pl2CycleExists => "a cycle of write and read dependencies exists",

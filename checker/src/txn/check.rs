@@ -124,7 +124,9 @@ fn analyze(
     if report.txns.ok == 0 {
         findings.add(AnomalyType::EmptyTransactionGraph, || Anomaly {
             kind: AnomalyType::EmptyTransactionGraph,
-            explanation: "empty-transaction-graph: no transaction committed, so nothing could be checked".to_owned(),
+            explanation:
+                "empty-transaction-graph: no transaction committed, so nothing could be checked"
+                    .to_owned(),
             txns: Vec::new(),
             detail: AnomalyDetail::None,
         });
@@ -194,7 +196,14 @@ fn record_cycles(
         }
         if let Some(searched) = &comp.timed_out {
             findings.add(AnomalyType::CycleSearchTimeout, || {
-                component_anomaly(h, txn_of, comp, AnomalyType::CycleSearchTimeout, None, searched.clone())
+                component_anomaly(
+                    h,
+                    txn_of,
+                    comp,
+                    AnomalyType::CycleSearchTimeout,
+                    None,
+                    searched.clone(),
+                )
             });
         }
     }
@@ -206,12 +215,16 @@ fn record_cycles(
         .collect();
     for comp in components {
         for &kind in &comp.exists {
-            let Some(model) = exists_model(kind) else { continue };
+            let Some(model) = exists_model(kind) else {
+                continue;
+            };
             let prohibited = model.prohibited();
             if named.iter().any(|a| prohibited.contains(a)) {
                 continue;
             }
-            findings.add(kind, || component_anomaly(h, txn_of, comp, kind, Some(model), Vec::new()));
+            findings.add(kind, || {
+                component_anomaly(h, txn_of, comp, kind, Some(model), Vec::new())
+            });
         }
     }
 }
@@ -254,7 +267,11 @@ fn component_anomaly(
         None => format!(
             "{}; searched for {}",
             kind.description(),
-            searched.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+            searched
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     Anomaly {
@@ -277,7 +294,11 @@ fn finish(mut report: TxnReport, findings: Findings, model: ConsistencyModel) ->
     let found: BTreeSet<AnomalyType> = findings.counts.keys().copied().collect();
     let prohibited = model.prohibited();
     report.anomaly_types = found.iter().copied().collect();
-    report.ruled_out_by = found.iter().copied().filter(|a| prohibited.contains(a)).collect();
+    report.ruled_out_by = found
+        .iter()
+        .copied()
+        .filter(|a| prohibited.contains(a))
+        .collect();
     let (not, also_not) = boundary(&found);
     report.not = not;
     report.also_not = also_not;

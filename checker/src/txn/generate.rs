@@ -439,15 +439,19 @@ pub fn detect_options(workload: TxnWorkload, kind: AnomalyType) -> TxnOptions {
 /// Builds gadget transactions from a terse table: `(process, outcome,
 /// invoke stage, complete stage, micro-ops)` where a micro-op is
 /// `(f, key slot, value)`: f `a`ppend, `w`rite or `r`ead.
-fn txns(rows: Vec<(usize, Outcome, usize, usize, Vec<(char, u64, GadgetValue)>)>) -> Vec<GadgetTxn> {
+fn txns(
+    rows: Vec<(usize, Outcome, usize, usize, Vec<(char, u64, GadgetValue)>)>,
+) -> Vec<GadgetTxn> {
     rows.into_iter()
-        .map(|(process, outcome, invoke_stage, complete_stage, mops)| GadgetTxn {
-            process,
-            outcome,
-            invoke_stage,
-            complete_stage,
-            mops,
-        })
+        .map(
+            |(process, outcome, invoke_stage, complete_stage, mops)| GadgetTxn {
+                process,
+                outcome,
+                invoke_stage,
+                complete_stage,
+                mops,
+            },
+        )
         .collect()
 }
 
@@ -524,12 +528,30 @@ fn gadget(workload: TxnWorkload, kind: AnomalyType) -> Option<Vec<GadgetTxn>> {
         G0 if list => vec![
             (0, Ok, 0, 1, vec![(wr, X, One(1)), (wr, Y, One(1))]),
             (1, Ok, 0, 1, vec![(wr, X, One(2)), (wr, Y, One(2))]),
-            (2, Ok, 0, 1, vec![('r', X, l(&[1, 2])), ('r', Y, l(&[2, 1]))]),
+            (
+                2,
+                Ok,
+                0,
+                1,
+                vec![('r', X, l(&[1, 2])), ('r', Y, l(&[2, 1]))],
+            ),
         ],
         // rw-register ww edges come from writes-follow-reads.
         G0 => vec![
-            (0, Ok, 0, 1, vec![('w', X, One(1)), ('r', Y, One(2)), ('w', Y, One(3))]),
-            (1, Ok, 0, 1, vec![('r', X, One(1)), ('w', X, One(2)), ('w', Y, One(2))]),
+            (
+                0,
+                Ok,
+                0,
+                1,
+                vec![('w', X, One(1)), ('r', Y, One(2)), ('w', Y, One(3))],
+            ),
+            (
+                1,
+                Ok,
+                0,
+                1,
+                vec![('r', X, One(1)), ('w', X, One(2)), ('w', Y, One(2))],
+            ),
         ],
         CyclicVersions if !list => vec![
             (0, Ok, 0, 1, vec![('r', X, One(1)), ('w', X, One(2))]),
@@ -614,7 +636,13 @@ impl Sink for EventSink {
         txn.op = self.ops;
         txn.invoke_pos = pos;
         self.ops += 1;
-        let mut e = Event::new(pos as u64, time, Process::Client(process), EventKind::Invoke, "txn");
+        let mut e = Event::new(
+            pos as u64,
+            time,
+            Process::Client(process),
+            EventKind::Invoke,
+            "txn",
+        );
         e.value = EventSink::json(txn, false);
         self.events.push(e);
     }

@@ -169,7 +169,11 @@ impl DepGraph {
     /// Builds the graph on `n` nodes from `edges` (merging parallel edges).
     pub fn from_edges(n: usize, edges: EdgeList) -> DepGraph {
         let edges = edges.edges;
-        debug_assert!(edges.iter().all(|&(a, b, _)| (a as usize) < n && (b as usize) < n));
+        debug_assert!(
+            edges
+                .iter()
+                .all(|&(a, b, _)| (a as usize) < n && (b as usize) < n)
+        );
         let mut offsets = vec![0usize; n + 1];
         for &(from, _, _) in &edges {
             offsets[from as usize + 1] += 1;
@@ -363,7 +367,9 @@ impl<'a> IntoNeighborsDirected for &'a DepGraph {
         let a = a as usize;
         match d {
             Direction::Outgoing => self.targets[self.offsets[a]..self.offsets[a + 1]].iter(),
-            Direction::Incoming => self.sources[self.rev_offsets[a]..self.rev_offsets[a + 1]].iter(),
+            Direction::Incoming => {
+                self.sources[self.rev_offsets[a]..self.rev_offsets[a + 1]].iter()
+            }
         }
         .copied()
     }

@@ -231,14 +231,9 @@ impl TxnHistory {
                 out.problem(problem);
                 continue;
             }
-            let Some(txn) = out.finish_txn(
-                start,
-                index,
-                op.process,
-                op.outcome,
-                op.invoke,
-                op.complete,
-            ) else {
+            let Some(txn) =
+                out.finish_txn(start, index, op.process, op.outcome, op.invoke, op.complete)
+            else {
                 break;
             };
             out.txns.push(txn);
@@ -246,7 +241,12 @@ impl TxnHistory {
         out
     }
 
-    fn read_txn(&mut self, op: usize, value: &Value, reads_known: bool) -> Result<(), InputProblem> {
+    fn read_txn(
+        &mut self,
+        op: usize,
+        value: &Value,
+        reads_known: bool,
+    ) -> Result<(), InputProblem> {
         let Value::Array(mops) = value else {
             return Err(InputProblem::NotATxn {
                 op,
@@ -266,7 +266,11 @@ impl TxnHistory {
         mop: &Value,
         reads_known: bool,
     ) -> Result<(), InputProblem> {
-        let bad = |what: String| InputProblem::BadMop { op, mop: index, what };
+        let bad = |what: String| InputProblem::BadMop {
+            op,
+            mop: index,
+            what,
+        };
         let too_many = |_: TooManyAtoms| InputProblem::TooLarge {
             what: "too many distinct keys and values".to_owned(),
         };
@@ -279,9 +283,12 @@ impl TxnHistory {
                 )));
             }
         };
-        let f = parts[0]
-            .as_str()
-            .ok_or_else(|| bad(format!("f must be a string, found {}", short_json(&parts[0]))))?;
+        let f = parts[0].as_str().ok_or_else(|| {
+            bad(format!(
+                "f must be a string, found {}",
+                short_json(&parts[0])
+            ))
+        })?;
         let key = self
             .interner
             .key(&parts[1])
@@ -314,7 +321,12 @@ impl TxnHistory {
             MopKind::Append | MopKind::Write => {
                 let value = self.interner.value(&parts[2]).map_err(too_many)?;
                 match value {
-                    Some(v) if v != NIL => Mop { value: v, key, len: 0, kind },
+                    Some(v) if v != NIL => Mop {
+                        value: v,
+                        key,
+                        len: 0,
+                        kind,
+                    },
                     _ => {
                         return Err(bad(format!(
                             "a written value must be an integer or a string, found {}",
@@ -342,7 +354,12 @@ impl TxnHistory {
                             short_json(&parts[2])
                         ))
                     })?;
-                    Mop { value, key, len: 0, kind }
+                    Mop {
+                        value,
+                        key,
+                        len: 0,
+                        kind,
+                    }
                 }
             },
         };
@@ -509,7 +526,10 @@ impl TxnHistory {
 
     /// The elements of a known list read.
     pub fn read_elements(&self, mop: &Mop) -> &[Val] {
-        if mop.kind != MopKind::Read || mop.len == UNKNOWN_READ || self.workload != TxnWorkload::ListAppend {
+        if mop.kind != MopKind::Read
+            || mop.len == UNKNOWN_READ
+            || self.workload != TxnWorkload::ListAppend
+        {
             return &[];
         }
         let start = mop.value as usize;
@@ -528,9 +548,17 @@ impl TxnHistory {
     pub fn mop_json(&self, mop: &Mop) -> Value {
         let key = self.interner.key_json(mop.key);
         match mop.kind {
-            MopKind::Append => Value::Array(vec!["append".into(), key, self.interner.value_json(mop.value)]),
-            MopKind::Write => Value::Array(vec!["w".into(), key, self.interner.value_json(mop.value)]),
-            MopKind::Read if mop.len == UNKNOWN_READ => Value::Array(vec!["r".into(), key, Value::Null]),
+            MopKind::Append => Value::Array(vec![
+                "append".into(),
+                key,
+                self.interner.value_json(mop.value),
+            ]),
+            MopKind::Write => {
+                Value::Array(vec!["w".into(), key, self.interner.value_json(mop.value)])
+            }
+            MopKind::Read if mop.len == UNKNOWN_READ => {
+                Value::Array(vec!["r".into(), key, Value::Null])
+            }
             MopKind::Read => {
                 let value = match self.workload {
                     TxnWorkload::ListAppend => self.list_json(self.read_elements(mop)),
@@ -543,7 +571,12 @@ impl TxnHistory {
 
     /// A list of elements as JSON.
     pub fn list_json(&self, elements: &[Val]) -> Value {
-        Value::Array(elements.iter().map(|&e| self.interner.value_json(e)).collect())
+        Value::Array(
+            elements
+                .iter()
+                .map(|&e| self.interner.value_json(e))
+                .collect(),
+        )
     }
 
     /// All micro-ops of `txn` as JSON.

@@ -132,7 +132,15 @@ impl<'h> ListAppend<'h> {
             if scratch.capacity() > 1024 {
                 scratch = FastMap::default();
             }
-            la.scan_txn(t, node_of, findings, edges, &mut reads, &mut lost, &mut scratch);
+            la.scan_txn(
+                t,
+                node_of,
+                findings,
+                edges,
+                &mut reads,
+                &mut lost,
+                &mut scratch,
+            );
         }
         reads.sort_unstable();
         la.add_order_edges(node_of, &reads, edges);
@@ -319,12 +327,18 @@ impl<'h> ListAppend<'h> {
         let len = elements.len() as u32;
         let before = |list: &[u32]| list.first().is_some_and(|&p| p < len);
         let (aborted, garbage, duplicate) = if compatible {
-            (before(&order.aborted), before(&order.garbage), before(&order.duplicate))
+            (
+                before(&order.aborted),
+                before(&order.garbage),
+                before(&order.duplicate),
+            )
         } else {
             self.scan_incompatible(t, mop, findings)
         };
         if aborted {
-            findings.add(AnomalyType::G1a, || self.bad_read(t, i, mop, BadRead::Aborted));
+            findings.add(AnomalyType::G1a, || {
+                self.bad_read(t, i, mop, BadRead::Aborted)
+            });
         }
         if garbage {
             findings.add(AnomalyType::GarbageRead, || {
@@ -341,7 +355,9 @@ impl<'h> ListAppend<'h> {
             && rec.intermediate
             && rec.txn as usize != t
         {
-            findings.add(AnomalyType::G1b, || self.bad_read(t, i, mop, BadRead::Intermediate));
+            findings.add(AnomalyType::G1b, || {
+                self.bad_read(t, i, mop, BadRead::Intermediate)
+            });
         }
     }
 
@@ -401,7 +417,9 @@ impl<'h> ListAppend<'h> {
         for &e in elements {
             let rec = self.appends.get(&(mop.key, e));
             let hit = match what {
-                BadRead::Aborted => rec.is_some_and(|r| h.txns()[r.txn as usize].outcome == Outcome::Fail),
+                BadRead::Aborted => {
+                    rec.is_some_and(|r| h.txns()[r.txn as usize].outcome == Outcome::Fail)
+                }
                 BadRead::Garbage => rec.is_none(),
                 BadRead::Duplicate => seen.contains(&e) && !offending.contains(&e),
                 BadRead::Intermediate => Some(&e) == elements.last(),
@@ -458,7 +476,10 @@ impl<'h> ListAppend<'h> {
                 key,
                 mop: i,
                 read: h.list_json(elements),
-                values: offending.iter().map(|&e| h.interner().value_json(e)).collect(),
+                values: offending
+                    .iter()
+                    .map(|&e| h.interner().value_json(e))
+                    .collect(),
                 writer: writer.map(|_| 1),
             },
         }
@@ -580,7 +601,11 @@ impl<'h> ListAppend<'h> {
         for order in &self.orders {
             for pair in order.writers.windows(2) {
                 let (a, b) = (pair[0], pair[1]);
-                if a != NONE && b != NONE && node_of[a as usize] != NONE && node_of[b as usize] != NONE {
+                if a != NONE
+                    && b != NONE
+                    && node_of[a as usize] != NONE
+                    && node_of[b as usize] != NONE
+                {
                     edges.push(node_of[a as usize], node_of[b as usize], rel::WW);
                 }
             }
@@ -619,7 +644,10 @@ impl<'h> ListAppend<'h> {
             }
             let state = order.elements.len() as u32;
             let from = reads.partition_point(|r| (r.key, r.state) < (key, state));
-            for r in reads[from..].iter().take_while(|r| r.key == key && r.state == state) {
+            for r in reads[from..]
+                .iter()
+                .take_while(|r| r.key == key && r.state == state)
+            {
                 if edges.full() {
                     return;
                 }

@@ -43,4 +43,6 @@ pub use graph::Rel;
 pub use history::{InputProblem, TxnHistory, detect_workload, is_transactional};
 pub use model::{ConsistencyModel, UnknownModel};
 pub use options::{TxnOptions, TxnWorkload, UnknownWorkload};
-pub use report::{Anomaly, AnomalyDetail, CycleStep, GraphStats, TxnCounts, TxnRef, TxnReport, summary};
+pub use report::{
+    Anomaly, AnomalyDetail, CycleStep, GraphStats, TxnCounts, TxnRef, TxnReport, summary,
+};

@@ -184,7 +184,9 @@ impl fmt::Display for ConsistencyModel {
 
 /// A consistency model name that is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown consistency model `{0}` (known: read-uncommitted, read-committed, repeatable-read, snapshot-isolation, serializable, strong-session-snapshot-isolation, strong-session-serializable, strict-serializable)")]
+#[error(
+    "unknown consistency model `{0}` (known: read-uncommitted, read-committed, repeatable-read, snapshot-isolation, serializable, strong-session-snapshot-isolation, strong-session-serializable, strict-serializable)"
+)]
 pub struct UnknownModel(pub String);
 
 impl FromStr for ConsistencyModel {

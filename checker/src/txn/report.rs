@@ -265,7 +265,11 @@ pub fn summary(report: &TxnReport) -> String {
         .anomaly_counts
         .iter()
         .map(|(a, n)| {
-            let mark = if report.ruled_out_by.contains(a) { "" } else { " (allowed)" };
+            let mark = if report.ruled_out_by.contains(a) {
+                ""
+            } else {
+                " (allowed)"
+            };
             format!("{a} x{n}{mark}")
         })
         .collect();

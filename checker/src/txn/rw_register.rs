@@ -85,10 +85,18 @@ impl<'h> RwRegister<'h> {
             let ext = external(h.mops(txn));
             for &(key, read, write) in &ext {
                 if let Some(v) = write {
-                    writes.push(Ext { key, value: v, txn: t as u32 });
+                    writes.push(Ext {
+                        key,
+                        value: v,
+                        txn: t as u32,
+                    });
                 }
                 if let Some(r) = read {
-                    reads.push(Ext { key, value: r, txn: t as u32 });
+                    reads.push(Ext {
+                        key,
+                        value: r,
+                        txn: t as u32,
+                    });
                     if let Some(w) = write {
                         lost.push((key, r, t as u32));
                         if r != NIL {
@@ -124,7 +132,11 @@ impl<'h> RwRegister<'h> {
                 let last = !mops[i + 1..]
                     .iter()
                     .any(|m| m.kind == MopKind::Write && m.key == mop.key);
-                let rec = WriteRec { txn: t as u32, mop: i as u32, last };
+                let rec = WriteRec {
+                    txn: t as u32,
+                    mop: i as u32,
+                    last,
+                };
                 if let Some(first) = self.writes.insert((mop.key, mop.value), rec) {
                     return Err(InputProblem::DuplicateWrite {
                         key: h.interner().key_json(mop.key),
@@ -189,7 +201,9 @@ impl<'h> RwRegister<'h> {
         for group in wfr.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
             if let Some(cycle) = version_cycle(group) {
-                findings.add(AnomalyType::CyclicVersions, || self.cyclic_versions(key, &cycle));
+                findings.add(AnomalyType::CyclicVersions, || {
+                    self.cyclic_versions(key, &cycle)
+                });
                 continue;
             }
             self.wfr[key as usize] = true;
@@ -199,7 +213,10 @@ impl<'h> RwRegister<'h> {
                     edges.push(a, b, rel::WW);
                 }
                 let from = reads.partition_point(|r| (r.key, r.value) < (key, v1));
-                for r in reads[from..].iter().take_while(|r| r.key == key && r.value == v1) {
+                for r in reads[from..]
+                    .iter()
+                    .take_while(|r| r.key == key && r.value == v1)
+                {
                     if edges.full() {
                         return;
                     }
@@ -264,7 +281,14 @@ impl<'h> RwRegister<'h> {
         }
     }
 
-    fn bad_read(&self, t: usize, i: usize, mop: &Mop, writer: Option<usize>, kind: AnomalyType) -> Anomaly {
+    fn bad_read(
+        &self,
+        t: usize,
+        i: usize,
+        mop: &Mop,
+        writer: Option<usize>,
+        kind: AnomalyType,
+    ) -> Anomaly {
         let h = self.h;
         let key = h.interner().key_json(mop.key);
         let value = h.interner().value_json(mop.value);

@@ -113,13 +113,15 @@ impl Spec {
     }
 
     fn step(&self, s: u8, r: u8) -> Option<u8> {
-        let hv = if self.variant != 0 && r == self.variant { HAS_V } else { 0 };
+        let hv = if self.variant != 0 && r == self.variant {
+            HAS_V
+        } else {
+            0
+        };
         match self.shape {
             Shape::G0 | Shape::G1c => Some(s | hv),
             Shape::GSingle => (r != rel::RW).then_some(s | hv),
-            Shape::GNonadjacent if r == rel::RW => {
-                (s & LAST_RW == 0).then_some(s | LAST_RW | MANY)
-            }
+            Shape::GNonadjacent if r == rel::RW => (s & LAST_RW == 0).then_some(s | LAST_RW | MANY),
             Shape::GNonadjacent => Some((s & !LAST_RW) | hv),
             Shape::G2Item if s & PHASE2 == 0 => (r == rel::RW).then_some(s | PHASE2),
             Shape::G2Item => Some(s | hv),
@@ -149,20 +151,36 @@ fn specs(extra: ExtraOrders) -> Vec<Spec> {
             Shape::G2Item,
         ];
         for (shape, kind) in shapes.into_iter().zip(kinds) {
-            out.push(Spec { kind, shape, variant });
+            out.push(Spec {
+                kind,
+                shape,
+                variant,
+            });
         }
     };
     family(0, [G0, G1c, GSingle, GNonadjacent, G2Item]);
     if extra.process {
         family(
             rel::PROCESS,
-            [G0Process, G1cProcess, GSingleProcess, GNonadjacentProcess, G2ItemProcess],
+            [
+                G0Process,
+                G1cProcess,
+                GSingleProcess,
+                GNonadjacentProcess,
+                G2ItemProcess,
+            ],
         );
     }
     if extra.realtime {
         family(
             rel::REALTIME,
-            [G0Realtime, G1cRealtime, GSingleRealtime, GNonadjacentRealtime, G2ItemRealtime],
+            [
+                G0Realtime,
+                G1cRealtime,
+                GSingleRealtime,
+                GNonadjacentRealtime,
+                G2ItemRealtime,
+            ],
         );
     }
     out
@@ -345,9 +363,18 @@ impl<'g> Bfs<'g> {
     }
 
     /// The shortest cycle of `spec` through `s` shorter than `bound`.
-    fn through(&mut self, s: u32, spec: &Spec, bound: usize) -> Result<Option<Vec<(u32, u8)>>, OutOfBudget> {
+    fn through(
+        &mut self,
+        s: u32,
+        spec: &Spec,
+        bound: usize,
+    ) -> Result<Option<Vec<(u32, u8)>>, OutOfBudget> {
         let mask = spec.mask();
-        if !self.g.out(s).any(|(_, r)| bits(r & mask).any(|b| spec.start(b).is_some())) {
+        if !self
+            .g
+            .out(s)
+            .any(|(_, r)| bits(r & mask).any(|b| spec.start(b).is_some()))
+        {
             return Ok(None);
         }
         self.run = self.run.wrapping_add(1);
@@ -373,7 +400,9 @@ impl<'g> Bfs<'g> {
                     return Err(OutOfBudget);
                 }
                 for b in bits(r & mask) {
-                    let Some(next) = spec.step(st, b) else { continue };
+                    let Some(next) = spec.step(st, b) else {
+                        continue;
+                    };
                     if w == s {
                         if spec.accept(next) {
                             return Ok(Some(self.path(s, v, st, b)));
@@ -450,7 +479,10 @@ mod tests {
         use AnomalyType::*;
         use rel::*;
         let none = ExtraOrders::default();
-        let rt = ExtraOrders { process: false, realtime: true };
+        let rt = ExtraOrders {
+            process: false,
+            realtime: true,
+        };
         #[rustfmt::skip]
         let table: &[(&[(u32, u32, u8)], ExtraOrders, &[AnomalyType])] = &[
             (&[(0, 1, WW), (1, 0, WW)], none, &[G0]),
@@ -478,7 +510,16 @@ mod tests {
         // joined into one component.
         let g = graph(
             6,
-            &[(0, 1, RW), (1, 2, WR), (2, 3, WW), (3, 0, WR), (3, 4, WW), (4, 5, RW), (5, 4, WR), (4, 0, WW)],
+            &[
+                (0, 1, RW),
+                (1, 2, WR),
+                (2, 3, WW),
+                (3, 0, WR),
+                (3, 4, WW),
+                (4, 5, RW),
+                (5, 4, WR),
+                (4, 0, WW),
+            ],
         );
         let comps = search(&g, ExtraOrders::default(), u64::MAX);
         assert_eq!(comps.len(), 1);

@@ -27,19 +27,21 @@ fn generator() -> impl Strategy<Value = TxnGen> {
         0.0f64..0.2,
         0.0f64..0.2,
     )
-        .prop_map(|(seed, workload, processes, active_keys, max_mops, max_writes, info, fail)| TxnGen {
-            seed,
-            workload,
-            txns: 300,
-            processes,
-            active_keys,
-            min_mops: 1,
-            max_mops,
-            max_writes_per_key: max_writes,
-            info_rate: info,
-            fail_rate: fail,
-            ..TxnGen::default()
-        })
+        .prop_map(
+            |(seed, workload, processes, active_keys, max_mops, max_writes, info, fail)| TxnGen {
+                seed,
+                workload,
+                txns: 300,
+                processes,
+                active_keys,
+                min_mops: 1,
+                max_mops,
+                max_writes_per_key: max_writes,
+                info_rate: info,
+                fail_rate: fail,
+                ..TxnGen::default()
+            },
+        )
 }
 
 /// Anomalies an injected `kind` necessarily brings along (see the gadgets).
@@ -89,7 +91,10 @@ proptest! {
 /// as itself (plus its necessary companions only), explained, and rules the
 /// detecting model out.
 fn assert_injected_found(g: &TxnGen, kind: AnomalyType) -> Result<(), String> {
-    let g = TxnGen { inject: Some(kind), ..g.clone() };
+    let g = TxnGen {
+        inject: Some(kind),
+        ..g.clone()
+    };
     let options = detect_options(g.workload, kind);
     let r = txn::check(&g.history().expect("pairs"), &options);
     let mut allowed = companions(g.workload, kind);
@@ -98,12 +103,19 @@ fn assert_injected_found(g: &TxnGen, kind: AnomalyType) -> Result<(), String> {
         return Err(format!("{kind} not found: {}", r.summary()));
     }
     if let Some(other) = r.anomaly_types.iter().find(|f| !allowed.contains(f)) {
-        return Err(format!("{kind} injected, {other} found: {:#?}", r.anomalies));
+        return Err(format!(
+            "{kind} injected, {other} found: {:#?}",
+            r.anomalies
+        ));
     }
     if r.verdict != Verdict::Invalid {
         return Err(format!("{kind}: verdict {}", r.summary()));
     }
-    let a = r.anomalies.iter().find(|a| a.kind == kind).ok_or("no example")?;
+    let a = r
+        .anomalies
+        .iter()
+        .find(|a| a.kind == kind)
+        .ok_or("no example")?;
     if !a.explanation.starts_with(kind.name()) {
         return Err(format!("explanation: {}", a.explanation));
     }
@@ -111,7 +123,10 @@ fn assert_injected_found(g: &TxnGen, kind: AnomalyType) -> Result<(), String> {
         let AnomalyDetail::Cycle { steps, shortest } = &a.detail else {
             return Err(format!("{kind} without a cycle"));
         };
-        if !*shortest || steps.len() != a.txns.len() || steps.iter().any(|s| !s.explanation.contains("->")) {
+        if !*shortest
+            || steps.len() != a.txns.len()
+            || steps.iter().any(|s| !s.explanation.contains("->"))
+        {
             return Err(format!("{kind}: bad cycle {steps:#?}"));
         }
     }
@@ -145,15 +160,47 @@ fn every_anomaly_class_can_be_injected() {
     use AnomalyType::*;
     let list = injectable(TxnWorkload::ListAppend);
     for kind in [
-        G0, G1a, G1b, G1c, GSingle, GNonadjacent, G2Item, G0Process, G1cProcess, GSingleProcess,
-        GNonadjacentProcess, G2ItemProcess, G0Realtime, G1cRealtime, GSingleRealtime,
-        GNonadjacentRealtime, G2ItemRealtime, DirtyUpdate, GarbageRead, Internal, FutureRead,
-        DuplicateElements, IncompatibleOrder, LostUpdate,
+        G0,
+        G1a,
+        G1b,
+        G1c,
+        GSingle,
+        GNonadjacent,
+        G2Item,
+        G0Process,
+        G1cProcess,
+        GSingleProcess,
+        GNonadjacentProcess,
+        G2ItemProcess,
+        G0Realtime,
+        G1cRealtime,
+        GSingleRealtime,
+        GNonadjacentRealtime,
+        G2ItemRealtime,
+        DirtyUpdate,
+        GarbageRead,
+        Internal,
+        FutureRead,
+        DuplicateElements,
+        IncompatibleOrder,
+        LostUpdate,
     ] {
         assert!(list.contains(&kind), "list-append cannot inject {kind}");
     }
     let register = injectable(TxnWorkload::RwRegister);
-    for kind in [G0, G1a, G1b, G1c, GSingle, GNonadjacent, G2Item, GSingleRealtime, LostUpdate, Internal, CyclicVersions] {
+    for kind in [
+        G0,
+        G1a,
+        G1b,
+        G1c,
+        GSingle,
+        GNonadjacent,
+        G2Item,
+        GSingleRealtime,
+        LostUpdate,
+        Internal,
+        CyclicVersions,
+    ] {
         assert!(register.contains(&kind), "rw-register cannot inject {kind}");
     }
 }
@@ -175,6 +222,10 @@ fn realistic_generated_history_has_no_false_alarm() {
         };
         let r = txn::check(&g.history().expect("pairs"), &TxnOptions::default());
         assert_eq!(r.verdict, Verdict::Valid, "{workload}: {}", r.summary());
-        assert!(r.graph.realtime > 0 && r.graph.rw > 0 && r.graph.wr > 0, "{:?}", r.graph);
+        assert!(
+            r.graph.realtime > 0 && r.graph.rw > 0 && r.graph.wr > 0,
+            "{:?}",
+            r.graph
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use checker::{
     History, Verdict,
-    txn::{self, AnomalyDetail, AnomalyType, ConsistencyModel, Rel, TxnOptions, TxnReport, TxnWorkload},
+    txn::{
+        self, AnomalyDetail, AnomalyType, ConsistencyModel, Rel, TxnOptions, TxnReport, TxnWorkload,
+    },
 };
 use serde_json::{Value, json};
 
@@ -12,8 +14,10 @@ use crate::common;
 
 /// Events `(process, type, value)` of `txn` ops, in history order.
 pub fn txn_history(rows: &[(u64, &str, Value)]) -> History {
-    let rows: Vec<(u64, &str, &str, Value)> =
-        rows.iter().map(|(p, k, v)| (*p, *k, "txn", v.clone())).collect();
+    let rows: Vec<(u64, &str, &str, Value)> = rows
+        .iter()
+        .map(|(p, k, v)| (*p, *k, "txn", v.clone()))
+        .collect();
     common::history(&rows)
 }
 
@@ -27,11 +31,27 @@ fn check(h: &History, workload: TxnWorkload, model: ConsistencyModel) -> TxnRepo
 }
 
 /// A case: rows, model, anomaly types expected (exactly), verdict.
-type Case = (&'static str, Vec<(u64, &'static str, Value)>, ConsistencyModel, Vec<AnomalyType>, Verdict);
+type Case = (
+    &'static str,
+    Vec<(u64, &'static str, Value)>,
+    ConsistencyModel,
+    Vec<AnomalyType>,
+    Verdict,
+);
 
 /// Two concurrent transactions: invoke both, then complete both.
-fn pair(a: Value, a_done: (&'static str, Value), b: Value, b_done: (&'static str, Value)) -> Vec<(u64, &'static str, Value)> {
-    vec![(1, "invoke", a), (2, "invoke", b), (1, a_done.0, a_done.1), (2, b_done.0, b_done.1)]
+fn pair(
+    a: Value,
+    a_done: (&'static str, Value),
+    b: Value,
+    b_done: (&'static str, Value),
+) -> Vec<(u64, &'static str, Value)> {
+    vec![
+        (1, "invoke", a),
+        (2, "invoke", b),
+        (1, a_done.0, a_done.1),
+        (2, b_done.0, b_done.1),
+    ]
 }
 
 fn run(cases: Vec<Case>, workload: TxnWorkload) {
@@ -90,6 +110,21 @@ fn list_append_anomaly_table() {
             json!([["r", "x", n], ["r", "y", n]]), ("ok", json!([["r", "x", []], ["r", "y", [1]]])),
             json!([["append", "x", 1], ["append", "y", 1]]), ("ok", json!([["append", "x", 1], ["append", "y", 1]])),
         ), SnapshotIsolation, vec![GSingle], Invalid),
+        ("G-single through the version order (the append is observed later)", vec![
+            (1, "invoke", json!([["r", "x", n], ["r", "y", n]])),
+            (2, "invoke", json!([["append", "x", 1], ["append", "y", 1]])),
+            (1, "ok", json!([["r", "x", []], ["r", "y", [1]]])),
+            (2, "ok", json!([["append", "x", 1], ["append", "y", 1]])),
+            (3, "invoke", json!([["r", "x", n]])), (3, "ok", json!([["r", "x", [1]]])),
+        ], StrictSerializable, vec![GSingle], Invalid),
+        ("G2-item through the version order (both appends observed later)", vec![
+            (1, "invoke", json!([["r", "x", n], ["append", "y", 1]])),
+            (2, "invoke", json!([["r", "y", n], ["append", "x", 1]])),
+            (1, "ok", json!([["r", "x", []], ["append", "y", 1]])),
+            (2, "ok", json!([["r", "y", []], ["append", "x", 1]])),
+            (3, "invoke", json!([["r", "x", n], ["r", "y", n]])),
+            (3, "ok", json!([["r", "x", [1]], ["r", "y", [1]]])),
+        ], StrictSerializable, vec![G2Item], Invalid),
         ("G2-item: write skew is allowed by snapshot isolation", pair(
             json!([["r", "x", n], ["append", "y", 1]]), ("ok", json!([["r", "x", []], ["append", "y", 1]])),
             json!([["r", "y", n], ["append", "x", 1]]), ("ok", json!([["r", "y", []], ["append", "x", 1]])),
@@ -238,9 +273,16 @@ fn rw_register_writes_follow_reads_finds_g0_and_cyclic_versions() {
         json!([["r", "x", n], ["w", "x", 2], ["w", "y", 2]]),
         ("ok", json!([["r", "x", 1], ["w", "x", 2], ["w", "y", 2]])),
     ));
-    assert_eq!(txn::check(&g0, &opts(true)).anomaly_types, vec![AnomalyType::G0]);
+    assert_eq!(
+        txn::check(&g0, &opts(true)).anomaly_types,
+        vec![AnomalyType::G0]
+    );
     let without = txn::check(&g0, &opts(false));
-    assert_eq!(without.anomaly_types, vec![AnomalyType::G1c], "wr edges alone");
+    assert_eq!(
+        without.anomaly_types,
+        vec![AnomalyType::G1c],
+        "wr edges alone"
+    );
     let cyclic = txn_history(&pair(
         json!([["r", "x", n], ["w", "x", 2]]),
         ("ok", json!([["r", "x", 1], ["w", "x", 2]])),
@@ -248,7 +290,11 @@ fn rw_register_writes_follow_reads_finds_g0_and_cyclic_versions() {
         ("ok", json!([["r", "x", 2], ["w", "x", 1]])),
     ));
     let r = txn::check(&cyclic, &opts(true));
-    assert!(r.anomaly_types.contains(&AnomalyType::CyclicVersions), "{:?}", r.anomaly_types);
+    assert!(
+        r.anomaly_types.contains(&AnomalyType::CyclicVersions),
+        "{:?}",
+        r.anomaly_types
+    );
 }
 
 #[test]
@@ -275,7 +321,11 @@ fn explanations_name_transactions_edges_and_reasons() {
     assert!(shortest);
     assert_eq!(a.txns.len(), 2);
     let ops: Vec<usize> = a.txns.iter().map(|t| t.op).collect();
-    assert_eq!(ops, vec![2, 1], "T1 = the reader (op 2), T2 = the appender (op 1)");
+    assert_eq!(
+        ops,
+        vec![2, 1],
+        "T1 = the reader (op 2), T2 = the appender (op 1)"
+    );
     assert_eq!(steps[0].rel, Rel::Rw);
     assert_eq!(steps[0].key, Some(json!(5)));
     assert_eq!((steps[0].from_mop, steps[0].to_mop), (Some(0), Some(0)));
@@ -289,17 +339,42 @@ fn explanations_name_transactions_edges_and_reasons() {
 #[test]
 fn malformed_transactions_make_the_verdict_unknown() {
     let cases: &[(Value, &str)] = &[
-        (json!("nope"), "op 0: a txn value must be a list of micro-ops, found a string"),
-        (json!([["r", "x"]]), "op 0, micro-op 0: expected [f, key, value], found [\"r\",\"x\"]"),
-        (json!([["cas", "x", 1]]), "op 0, micro-op 0: unknown micro-op `cas` (expected r, append or w)"),
-        (json!([["append", [1], 1]]), "op 0, micro-op 0: a key must be an integer or a string, found [1]"),
-        (json!([["append", "x", 1.5]]), "op 0, micro-op 0: a written value must be an integer or a string, found 1.5"),
-        (json!([["r", "x", {"a": 1}]]), "op 0, micro-op 0: a list read must be null or a list, found {\"a\":1}"),
-        (json!([["w", "x", 1]]), "op 0: `w` micro-ops mix with list-append ones"),
+        (
+            json!("nope"),
+            "op 0: a txn value must be a list of micro-ops, found a string",
+        ),
+        (
+            json!([["r", "x"]]),
+            "op 0, micro-op 0: expected [f, key, value], found [\"r\",\"x\"]",
+        ),
+        (
+            json!([["cas", "x", 1]]),
+            "op 0, micro-op 0: unknown micro-op `cas` (expected r, append or w)",
+        ),
+        (
+            json!([["append", [1], 1]]),
+            "op 0, micro-op 0: a key must be an integer or a string, found [1]",
+        ),
+        (
+            json!([["append", "x", 1.5]]),
+            "op 0, micro-op 0: a written value must be an integer or a string, found 1.5",
+        ),
+        (
+            json!([["r", "x", {"a": 1}]]),
+            "op 0, micro-op 0: a list read must be null or a list, found {\"a\":1}",
+        ),
+        (
+            json!([["w", "x", 1]]),
+            "op 0: `w` micro-ops mix with list-append ones",
+        ),
     ];
     for (value, want) in cases {
         let h = txn_history(&[(0, "invoke", value.clone()), (0, "ok", value.clone())]);
-        let r = check(&h, TxnWorkload::ListAppend, ConsistencyModel::StrictSerializable);
+        let r = check(
+            &h,
+            TxnWorkload::ListAppend,
+            ConsistencyModel::StrictSerializable,
+        );
         assert_eq!(r.verdict, Verdict::Unknown, "{value}");
         assert_eq!(r.problems[0].to_string(), *want);
     }
@@ -309,7 +384,11 @@ fn malformed_transactions_make_the_verdict_unknown() {
         json!([["append", "x", 1]]),
         ("ok", json!([["append", "x", 1]])),
     ));
-    let r = check(&dup, TxnWorkload::ListAppend, ConsistencyModel::StrictSerializable);
+    let r = check(
+        &dup,
+        TxnWorkload::ListAppend,
+        ConsistencyModel::StrictSerializable,
+    );
     assert_eq!(r.verdict, Verdict::Unknown);
     assert_eq!(
         r.problems[0].to_string(),
@@ -320,12 +399,24 @@ fn malformed_transactions_make_the_verdict_unknown() {
 #[test]
 fn transactional_histories_and_workloads_are_recognised() {
     let n = Value::Null;
-    let append = txn_history(&[(0, "invoke", json!([["append", 1, 1]])), (0, "ok", json!([["append", 1, 1]]))]);
-    let register = txn_history(&[(0, "invoke", json!([["r", 1, n]])), (0, "ok", json!([["r", 1, 3]]))]);
+    let append = txn_history(&[
+        (0, "invoke", json!([["append", 1, 1]])),
+        (0, "ok", json!([["append", 1, 1]])),
+    ]);
+    let register = txn_history(&[
+        (0, "invoke", json!([["r", 1, n]])),
+        (0, "ok", json!([["r", 1, 3]])),
+    ]);
     assert!(txn::is_transactional(&append));
     assert_eq!(txn::detect_workload(&append), Some(TxnWorkload::ListAppend));
-    assert_eq!(txn::detect_workload(&register), Some(TxnWorkload::RwRegister));
-    let plain = common::history(&[(0, "invoke", "read", n.clone()), (0, "ok", "read", json!(1))]);
+    assert_eq!(
+        txn::detect_workload(&register),
+        Some(TxnWorkload::RwRegister)
+    );
+    let plain = common::history(&[
+        (0, "invoke", "read", n.clone()),
+        (0, "ok", "read", json!(1)),
+    ]);
     assert!(!txn::is_transactional(&plain));
     assert!(!txn::is_transactional(&History::default()));
 }
