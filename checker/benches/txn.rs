@@ -22,10 +22,7 @@ use std::{hint::black_box, time::Instant};
 
 use checker::{
     Verdict,
-    txn::{
-        self, AnomalyType, TxnHistory, TxnOptions, TxnWorkload,
-        generate::TxnGen,
-    },
+    txn::{self, AnomalyType, TxnHistory, TxnOptions, TxnWorkload, generate::TxnGen},
 };
 
 fn generator(workload: TxnWorkload, txns: usize, inject: Option<AnomalyType>) -> TxnGen {

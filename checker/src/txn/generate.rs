@@ -436,12 +436,13 @@ pub fn detect_options(workload: TxnWorkload, kind: AnomalyType) -> TxnOptions {
     }
 }
 
+/// `(process, outcome, invoke stage, complete stage, micro-ops)`.
+type GadgetRow = (usize, Outcome, usize, usize, Vec<(char, u64, GadgetValue)>);
+
 /// Builds gadget transactions from a terse table: `(process, outcome,
 /// invoke stage, complete stage, micro-ops)` where a micro-op is
 /// `(f, key slot, value)`: f `a`ppend, `w`rite or `r`ead.
-fn txns(
-    rows: Vec<(usize, Outcome, usize, usize, Vec<(char, u64, GadgetValue)>)>,
-) -> Vec<GadgetTxn> {
+fn txns(rows: Vec<GadgetRow>) -> Vec<GadgetTxn> {
     rows.into_iter()
         .map(
             |(process, outcome, invoke_stage, complete_stage, mops)| GadgetTxn {

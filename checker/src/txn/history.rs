@@ -118,10 +118,10 @@ pub enum InputProblem {
     /// Writes (appends) must be unique per key: a read names one writer.
     #[error("ops {first} and {op} both write {value} to key {key}; writes must be unique per key")]
     DuplicateWrite {
-        /// The key.
-        key: Value,
-        /// The value written twice.
-        value: Value,
+        /// The key (JSON).
+        key: String,
+        /// The value written twice (JSON).
+        value: String,
         /// The first writer (index in `History::ops`).
         first: usize,
         /// The second writer.

@@ -169,8 +169,8 @@ impl<'h> ListAppend<'h> {
                 };
                 if let Some(first) = self.appends.insert((mop.key, mop.value), rec) {
                     return Err(InputProblem::DuplicateWrite {
-                        key: h.interner().key_json(mop.key),
-                        value: h.interner().value_json(mop.value),
+                        key: h.interner().key_json(mop.key).to_string(),
+                        value: h.interner().value_json(mop.value).to_string(),
                         first: h.txns()[first.txn as usize].op,
                         op: txn.op,
                     });
@@ -751,10 +751,9 @@ impl<'h> ListAppend<'h> {
         }
     }
 
-    /// Position of an appended element and the element before it (the last
-    /// observed one for unobserved appends); `None` prev means the initial
-    /// empty state.
-    fn previous(&self, key: KeyId, e: Val) -> Option<(u32, Option<(Val, u32)>, bool)> {
+    /// Where an appended element sits: the state before it and the element
+    /// before it (the last observed one for unobserved appends).
+    fn previous(&self, key: KeyId, e: Val) -> Option<Previous> {
         let rec = self.appends.get(&(key, e))?;
         let order = &self.orders[key as usize];
         let (state, observed) = if rec.pos == UNOBSERVED {
@@ -762,11 +761,26 @@ impl<'h> ListAppend<'h> {
         } else {
             (rec.pos, true)
         };
-        let prev = state
+        let before = state
             .checked_sub(1)
             .map(|p| (order.elements[p as usize], order.writers[p as usize]));
-        Some((state, prev, observed))
+        Some(Previous {
+            state,
+            before,
+            observed,
+        })
     }
+}
+
+/// See [`ListAppend::previous`].
+#[derive(Debug, Clone, Copy)]
+struct Previous {
+    /// How many elements precede the append.
+    state: u32,
+    /// The element right before it and its writer; `None`: the empty list.
+    before: Option<(Val, u32)>,
+    /// Whether a read observed the append itself.
+    observed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -797,8 +811,8 @@ impl EdgeExplainer for ListAppend<'_> {
                 if m.kind != MopKind::Append {
                     return None;
                 }
-                let (_, prev, observed) = self.previous(m.key, m.value)?;
-                let (pe, pw) = prev?;
+                let Previous { before, observed, .. } = self.previous(m.key, m.value)?;
+                let (pe, pw) = before?;
                 if pw as usize != a {
                     return None;
                 }
@@ -859,7 +873,11 @@ impl EdgeExplainer for ListAppend<'_> {
                 if m.kind != MopKind::Append {
                     return None;
                 }
-                let (state, prev, observed) = self.previous(m.key, m.value)?;
+                let Previous {
+                    state,
+                    before: prev,
+                    observed,
+                } = self.previous(m.key, m.value)?;
                 let (i, read) = a_mops.iter().enumerate().find(|(_, r)| {
                     r.is_known_read() && r.key == m.key && self.final_read_state(r) == Some(state)
                 })?;

@@ -139,8 +139,8 @@ impl<'h> RwRegister<'h> {
                 };
                 if let Some(first) = self.writes.insert((mop.key, mop.value), rec) {
                     return Err(InputProblem::DuplicateWrite {
-                        key: h.interner().key_json(mop.key),
-                        value: h.interner().value_json(mop.value),
+                        key: h.interner().key_json(mop.key).to_string(),
+                        value: h.interner().value_json(mop.value).to_string(),
                         first: h.txns()[first.txn as usize].op,
                         op: txn.op,
                     });

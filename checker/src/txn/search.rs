@@ -484,17 +484,30 @@ mod tests {
             realtime: true,
         };
         #[rustfmt::skip]
-        let table: &[(&[(u32, u32, u8)], ExtraOrders, &[AnomalyType])] = &[
+        type Case<'a> = (&'a [(u32, u32, u8)], ExtraOrders, &'a [AnomalyType]);
+        let table: &[Case] = &[
             (&[(0, 1, WW), (1, 0, WW)], none, &[G0]),
             (&[(0, 1, WW), (1, 0, WR)], none, &[G1c]),
             (&[(0, 1, RW), (1, 0, WR)], none, &[GSingle]),
             (&[(0, 1, RW), (1, 0, RW)], none, &[G2Item]),
-            (&[(0, 1, RW), (1, 2, WR), (2, 3, RW), (3, 0, WR)], none, &[GNonadjacent]),
+            (
+                &[(0, 1, RW), (1, 2, WR), (2, 3, RW), (3, 0, WR)],
+                none,
+                &[GNonadjacent],
+            ),
             (&[(0, 1, RW), (1, 0, REALTIME)], rt, &[GSingleRealtime]),
             (&[(0, 1, WW), (1, 0, REALTIME)], rt, &[G0Realtime]),
-            (&[(0, 1, REALTIME), (1, 2, RW), (2, 0, RW)], rt, &[G2ItemRealtime]),
+            (
+                &[(0, 1, REALTIME), (1, 2, RW), (2, 0, RW)],
+                rt,
+                &[G2ItemRealtime],
+            ),
             // both a ww/wr cycle and a G-single: G0 is found, G1c implied by it
-            (&[(0, 1, WW | RW), (1, 0, WW), (1, 2, WR), (2, 1, RW)], none, &[G0, GSingle]),
+            (
+                &[(0, 1, WW | RW), (1, 0, WW), (1, 2, WR), (2, 1, RW)],
+                none,
+                &[G0, GSingle],
+            ),
             (&[(0, 1, RW), (1, 0, REALTIME)], none, &[]),
         ];
         for (edges, extra, want) in table {

@@ -38,7 +38,10 @@ fn elle_paper_example_is_read_skew() {
     let h = read(PAPER);
     assert!(txn::is_transactional(&h));
     assert_eq!(txn::detect_workload(&h), Some(TxnWorkload::ListAppend));
-    assert_eq!(h.ops[1].output, json!([["append", 255, 8], ["r", 253, [1, 3, 4]]]));
+    assert_eq!(
+        h.ops[1].output,
+        json!([["append", 255, 8], ["r", 253, [1, 3, 4]]])
+    );
     let r = check(&h, ConsistencyModel::Serializable);
     assert_eq!(r.anomaly_types, vec![AnomalyType::GSingle], "{r:#?}");
     assert_eq!(r.verdict, Verdict::Invalid);
@@ -58,7 +61,10 @@ fn two_micro_op_transactions_are_not_independent_tuples() {
 {:process :nemesis :type :info :f :start :value [:n1 :n2]}]"#;
     let h = read(text);
     assert_eq!(h.ops[0].key, None, "not read as an independent tuple");
-    assert_eq!(h.ops[0].input, json!([["append", "x", 1], ["r", "y", null]]));
+    assert_eq!(
+        h.ops[0].input,
+        json!([["append", "x", 1], ["r", "y", null]])
+    );
     let r = check(&h, ConsistencyModel::StrictSerializable);
     assert_eq!(r.verdict, Verdict::Valid, "{}", r.summary());
 }
@@ -76,7 +82,11 @@ fn jepsen_rw_register_records_with_write_skew() {
     assert_eq!(txn::detect_workload(&h), Some(TxnWorkload::RwRegister));
     let si = check(&h, ConsistencyModel::SnapshotIsolation);
     assert_eq!(si.anomaly_types, vec![AnomalyType::G2Item]);
-    assert_eq!(si.verdict, Verdict::Valid, "snapshot isolation allows write skew");
+    assert_eq!(
+        si.verdict,
+        Verdict::Valid,
+        "snapshot isolation allows write skew"
+    );
     let ser = check(&h, ConsistencyModel::Serializable);
     assert_eq!(ser.verdict, Verdict::Invalid);
     assert_eq!((ser.txns.ok, ser.txns.info), (2, 1));
