@@ -418,11 +418,18 @@ pub fn add_order_edges(
     Ok(())
 }
 
+/// Process order: each transaction follows its process's last `ok` one. An
+/// `info` transaction is never a source: it may take effect after later
+/// transactions of its process (clients normally move to a fresh process
+/// after an `info`, but imported histories need not).
 fn add_process_edges(nodes: &[NodeTiming], edges: &mut EdgeList) {
-    let mut last: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
+    let mut last_ok: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
     for (i, node) in nodes.iter().enumerate() {
-        if let Some(prev) = last.insert(node.process, i as u32) {
+        if let Some(&prev) = last_ok.get(&node.process) {
             edges.push(prev, i as u32, rel::PROCESS);
+        }
+        if node.outcome == Outcome::Ok {
+            last_ok.insert(node.process, i as u32);
         }
     }
 }

@@ -193,6 +193,10 @@ fn list_append_anomaly_table() {
             (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
             (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", []]])),
         ], StrongSessionSerializable, vec![GSingleProcess], Invalid),
+        ("an info transaction does not precede its process's next one", vec![
+            (1, "invoke", json!([["append", "x", 1]])), (1, "info", json!([["append", "x", 1]])),
+            (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", []]])),
+        ], StrongSessionSerializable, vec![], Valid),
         ("no transaction committed", vec![
             (1, "invoke", json!([["append", "x", 1]])), (1, "fail", json!([["append", "x", 1]])),
         ], StrictSerializable, vec![EmptyTransactionGraph], Unknown),
