@@ -424,3 +424,42 @@ fn transactional_histories_and_workloads_are_recognised() {
     assert!(!txn::is_transactional(&plain));
     assert!(!txn::is_transactional(&History::default()));
 }
+
+/// The anomaly table of `docs/history-format.md` says what the code does.
+#[test]
+fn documented_anomaly_table_matches_the_code() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/history-format.md"
+    ))
+    .expect("docs readable");
+    let section = docs
+        .split("### Anomalies")
+        .nth(1)
+        .expect("an Anomalies section");
+    let mut rows = 0;
+    for line in section.lines().skip_while(|l| !l.starts_with("| `")) {
+        if !line.starts_with("| `") {
+            break;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let kind = AnomalyType::from_name(name).unwrap_or_else(|| panic!("unknown {name}"));
+        assert_eq!(cells[2], kind.description(), "{name}");
+        let (not, _) = checker::txn::model::boundary(&[kind].into_iter().collect());
+        let want: Vec<&str> = not.iter().map(|m| m.name()).collect();
+        if !want.is_empty() {
+            assert_eq!(cells[3], want.join(", "), "{name}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, AnomalyType::ALL.len());
+    let counts = (
+        checker::txn::generate::injectable(TxnWorkload::ListAppend).len(),
+        checker::txn::generate::injectable(TxnWorkload::RwRegister).len(),
+    );
+    assert!(
+        docs.contains(&format!("the {} list-append and {} rw-register types", counts.0, counts.1)),
+        "injectable counts {counts:?}"
+    );
+}
