@@ -103,6 +103,8 @@ struct KeyScratch {
     /// it came before any append.
     first_read: Option<(u32, Val, u32)>,
     appended: bool,
+    /// Appends to the key later in the transaction.
+    appends_left: u32,
 }
 
 impl<'h> ListAppend<'h> {
@@ -206,10 +208,14 @@ impl<'h> ListAppend<'h> {
         let mops = h.mops(txn);
         let mut internal_done = false;
         let mut future_done = false;
+        for mop in mops.iter().filter(|m| m.kind == MopKind::Append) {
+            scratch.entry(mop.key).or_default().appends_left += 1;
+        }
         for (i, mop) in mops.iter().enumerate() {
             let ks = scratch.entry(mop.key).or_default();
             match mop.kind {
                 MopKind::Append => {
+                    ks.appends_left -= 1;
                     ks.suffix.push(mop.value);
                     if !ks.appended {
                         ks.appended = true;
@@ -237,8 +243,10 @@ impl<'h> ListAppend<'h> {
                     ks.suffix.clear();
                     let compatible = self.observe(mop.key, elements);
                     self.check_read(t, i, mop, compatible, findings);
-                    if !future_done {
-                        future_done = self.check_future_read(t, i, mop, compatible, findings);
+                    // Only a transaction that appends to the key later can
+                    // have read its own future (keeps this linear).
+                    if !future_done && ks.appends_left > 0 {
+                        future_done = self.check_future_read(t, i, mop, findings);
                     }
                     self.wr_edge(t, mop, node_of, edges);
                     if let Some(state) = self.read_state(mop.key, elements, compatible) {
@@ -411,7 +419,7 @@ impl<'h> ListAppend<'h> {
         let h = self.h;
         let elements = h.read_elements(mop);
         let key = h.interner().key_json(mop.key);
-        let mut seen: Vec<Val> = Vec::new();
+        let mut seen: FastMap<Val, ()> = FastMap::default();
         let mut offending: Vec<Val> = Vec::new();
         let mut writer: Option<usize> = None;
         for &e in elements {
@@ -421,12 +429,9 @@ impl<'h> ListAppend<'h> {
                     rec.is_some_and(|r| h.txns()[r.txn as usize].outcome == Outcome::Fail)
                 }
                 BadRead::Garbage => rec.is_none(),
-                BadRead::Duplicate => seen.contains(&e) && !offending.contains(&e),
+                BadRead::Duplicate => seen.insert(e, ()).is_some() && !offending.contains(&e),
                 BadRead::Intermediate => Some(&e) == elements.last(),
             };
-            if what == BadRead::Duplicate && seen.len() < 4096 {
-                seen.push(e);
-            }
             if hit && offending.len() < 16 {
                 offending.push(e);
                 if writer.is_none() && matches!(what, BadRead::Aborted | BadRead::Intermediate) {
@@ -545,34 +550,20 @@ impl<'h> ListAppend<'h> {
     }
 
     /// A read that contains an element its own transaction appends later.
-    fn check_future_read(
-        &self,
-        t: usize,
-        i: usize,
-        mop: &Mop,
-        compatible: bool,
-        findings: &mut Findings,
-    ) -> bool {
+    fn check_future_read(&self, t: usize, i: usize, mop: &Mop, findings: &mut Findings) -> bool {
         let h = self.h;
         let elements = h.read_elements(mop);
-        let mops = h.mops(&h.txns()[t]);
-        let future = mops[i + 1..].iter().find(|m| {
-            m.kind == MopKind::Append
-                && m.key == mop.key
-                && if compatible {
-                    self.appends
-                        .get(&(m.key, m.value))
-                        .is_some_and(|r| r.pos != UNOBSERVED && r.pos < mop.len)
-                } else {
-                    elements.contains(&m.value)
-                }
+        let future = elements.iter().find(|&&e| {
+            self.appends
+                .get(&(mop.key, e))
+                .is_some_and(|r| r.txn as usize == t && r.mop as usize > i)
         });
-        let Some(later) = future else {
+        let Some(&later) = future else {
             return false;
         };
         findings.add(AnomalyType::FutureRead, || {
             let key = h.interner().key_json(mop.key);
-            let element = h.interner().value_json(later.value);
+            let element = h.interner().value_json(later);
             Anomaly {
                 kind: AnomalyType::FutureRead,
                 explanation: format!(

@@ -123,15 +123,15 @@ impl<'h> RwRegister<'h> {
 
     fn index_writes(&mut self) -> Result<(), InputProblem> {
         let h = self.h;
+        let mut later: FastMap<KeyId, ()> = FastMap::default();
         for (t, txn) in h.txns().iter().enumerate() {
-            let mops = h.mops(txn);
-            for (i, mop) in mops.iter().enumerate() {
+            later.clear();
+            // Backwards, so the first write of a key seen is its last.
+            for (i, mop) in h.mops(txn).iter().enumerate().rev() {
                 if mop.kind != MopKind::Write {
                     continue;
                 }
-                let last = !mops[i + 1..]
-                    .iter()
-                    .any(|m| m.kind == MopKind::Write && m.key == mop.key);
+                let last = later.insert(mop.key, ()).is_none();
                 let rec = WriteRec {
                     txn: t as u32,
                     mop: i as u32,
