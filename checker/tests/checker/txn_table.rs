@@ -459,7 +459,10 @@ fn documented_anomaly_table_matches_the_code() {
         checker::txn::generate::injectable(TxnWorkload::RwRegister).len(),
     );
     assert!(
-        docs.contains(&format!("the {} list-append and {} rw-register types", counts.0, counts.1)),
+        docs.contains(&format!(
+            "the {} list-append and {} rw-register types",
+            counts.0, counts.1
+        )),
         "injectable counts {counts:?}"
     );
 }
