@@ -7,7 +7,7 @@
 //! are dense and index per-key tables.
 //!
 //! Invariants: equal JSON atoms get equal ids; integer 5 and string "5" are
-//! different atoms; [`Interner::json`] gives back the atom's JSON form.
+//! different atoms; [`Interner::key_json`] and [`Interner::value_json`] give back the atom's JSON form.
 
 use std::collections::HashMap;
 

@@ -7,7 +7,7 @@
 //! or real-time order when the model needs them), finds the anomalies in
 //! Elle's vocabulary, and says which ones rule out the chosen model.
 //!
-//! - [`check`] / [`check_txns`]: the whole check, giving a [`TxnReport`];
+//! - [`check()`] / [`check_txns`]: the whole check, giving a [`TxnReport`];
 //! - [`history`]: the compact [`TxnHistory`], [`is_transactional`],
 //!   [`detect_workload`], input problems;
 //! - [`list_append`], [`rw_register`]: the workloads' inference rules;

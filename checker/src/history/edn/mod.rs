@@ -6,7 +6,7 @@
 //! [`parse`] is a small EDN reader that tracks lines and bounds nesting (it
 //! never panics or overflows the stack); [`import`] turns its values into
 //! [`Event`](crate::Event)s, mapping Jepsen `independent` tuples
-//! (`:value [k v]`) to `key`/`value`; [`txn`] keeps transactional
+//! (`:value [k v]`) to `key`/`value`; `txn` keeps transactional
 //! histories (`:f :txn`) from being mistaken for independent ones.
 
 mod import;
