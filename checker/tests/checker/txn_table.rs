@@ -197,6 +197,62 @@ fn list_append_anomaly_table() {
             (1, "invoke", json!([["append", "x", 1]])), (1, "info", json!([["append", "x", 1]])),
             (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", []]])),
         ], StrongSessionSerializable, vec![], Valid),
+        ("G-nonadjacent: two rw edges, never adjacent", vec![
+            (1, "invoke", json!([["r", "x", n], ["r", "w", n]])),
+            (2, "invoke", json!([["append", "x", 1], ["append", "y", 1]])),
+            (3, "invoke", json!([["r", "y", n], ["r", "z", n]])),
+            (4, "invoke", json!([["append", "z", 1], ["append", "w", 1]])),
+            (1, "ok", json!([["r", "x", []], ["r", "w", [1]]])),
+            (2, "ok", json!([["append", "x", 1], ["append", "y", 1]])),
+            (3, "ok", json!([["r", "y", [1]], ["r", "z", []]])),
+            (4, "ok", json!([["append", "z", 1], ["append", "w", 1]])),
+        ], SnapshotIsolation, vec![GNonadjacent], Invalid),
+        ("G0-realtime: a later append ordered first", vec![
+            (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
+            (2, "invoke", json!([["append", "x", 2]])), (2, "ok", json!([["append", "x", 2]])),
+            (3, "invoke", json!([["r", "x", n]])), (3, "ok", json!([["r", "x", [2, 1]]])),
+        ], StrictSerializable, vec![G0Realtime], Invalid),
+        ("G1c-realtime: a read of an append invoked later", vec![
+            (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", [1]]])),
+            (2, "invoke", json!([["append", "x", 1]])), (2, "ok", json!([["append", "x", 1]])),
+        ], StrictSerializable, vec![G1cRealtime], Invalid),
+        ("G-nonadjacent-realtime", vec![
+            (3, "invoke", json!([["append", "x", 1], ["append", "y", 1]])),
+            (4, "invoke", json!([["r", "y", n], ["r", "w", n]])),
+            (1, "invoke", json!([["append", "w", 1]])), (1, "ok", json!([["append", "w", 1]])),
+            (2, "invoke", json!([["r", "x", n]])), (2, "ok", json!([["r", "x", []]])),
+            (3, "ok", json!([["append", "x", 1], ["append", "y", 1]])),
+            (4, "ok", json!([["r", "y", [1]], ["r", "w", []]])),
+        ], StrictSerializable, vec![GNonadjacentRealtime], Invalid),
+        ("G2-item-realtime", vec![
+            (3, "invoke", json!([["r", "x", n], ["append", "y", 1]])),
+            (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
+            (2, "invoke", json!([["r", "y", n]])), (2, "ok", json!([["r", "y", []]])),
+            (3, "ok", json!([["r", "x", []], ["append", "y", 1]])),
+        ], StrictSerializable, vec![G2ItemRealtime], Invalid),
+        ("G0-process", vec![
+            (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
+            (1, "invoke", json!([["append", "x", 2]])), (1, "ok", json!([["append", "x", 2]])),
+            (3, "invoke", json!([["r", "x", n]])), (3, "ok", json!([["r", "x", [2, 1]]])),
+        ], StrongSessionSerializable, vec![G0Process], Invalid),
+        ("G1c-process", vec![
+            (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", [1]]])),
+            (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
+        ], StrongSessionSnapshotIsolation, vec![G1cProcess], Invalid),
+        ("G-nonadjacent-process", vec![
+            (3, "invoke", json!([["append", "x", 1], ["append", "y", 1]])),
+            (4, "invoke", json!([["r", "y", n], ["r", "w", n]])),
+            (1, "invoke", json!([["append", "w", 1]])), (1, "ok", json!([["append", "w", 1]])),
+            (1, "invoke", json!([["r", "x", n]])), (1, "ok", json!([["r", "x", []]])),
+            (3, "ok", json!([["append", "x", 1], ["append", "y", 1]])),
+            (4, "ok", json!([["r", "y", [1]], ["r", "w", []]])),
+        ], StrongSessionSnapshotIsolation, vec![GNonadjacentProcess], Invalid),
+        ("G2-item-process is allowed by strong-session snapshot isolation", vec![
+            (3, "invoke", json!([["r", "x", n], ["append", "y", 1]])),
+            (1, "invoke", json!([["append", "x", 1]])), (1, "ok", json!([["append", "x", 1]])),
+            (1, "invoke", json!([["r", "y", n]])), (1, "ok", json!([["r", "y", []]])),
+            (3, "ok", json!([["r", "x", []], ["append", "y", 1]])),
+        ], StrongSessionSnapshotIsolation, vec![G2ItemProcess], Valid),
         ("no transaction committed", vec![
             (1, "invoke", json!([["append", "x", 1]])), (1, "fail", json!([["append", "x", 1]])),
         ], StrictSerializable, vec![EmptyTransactionGraph], Unknown),
@@ -465,4 +521,49 @@ fn documented_anomaly_table_matches_the_code() {
         )),
         "injectable counts {counts:?}"
     );
+}
+
+/// With no budget for the named search, the verdict still follows from
+/// which classes of cycle exist, and the timeout is reported.
+#[test]
+fn cycle_exists_decides_when_the_search_budget_runs_out() {
+    let n = Value::Null;
+    let h = txn_history(&[
+        (1, "invoke", json!([["r", "x", n], ["r", "w", n]])),
+        (2, "invoke", json!([["append", "x", 1], ["append", "y", 1]])),
+        (3, "invoke", json!([["r", "y", n], ["r", "z", n]])),
+        (4, "invoke", json!([["append", "z", 1], ["append", "w", 1]])),
+        (1, "ok", json!([["r", "x", []], ["r", "w", [1]]])),
+        (2, "ok", json!([["append", "x", 1], ["append", "y", 1]])),
+        (3, "ok", json!([["r", "y", [1]], ["r", "z", []]])),
+        (4, "ok", json!([["append", "z", 1], ["append", "w", 1]])),
+    ]);
+    let check = |model, budget| {
+        let options = TxnOptions {
+            consistency_model: model,
+            search_budget: budget,
+            ..TxnOptions::default()
+        };
+        txn::check(&h, &options)
+    };
+    use AnomalyType::*;
+    let si = check(ConsistencyModel::SnapshotIsolation, 1);
+    assert_eq!(
+        si.anomaly_types,
+        vec![PlSiCycleExists, Pl3CycleExists, CycleSearchTimeout]
+    );
+    assert_eq!(si.verdict, Verdict::Invalid);
+    let rc = check(ConsistencyModel::ReadCommitted, 1);
+    assert_eq!(
+        rc.verdict,
+        Verdict::Unknown,
+        "nothing rules read-committed out, but the search did not finish"
+    );
+    let full = check(ConsistencyModel::ReadCommitted, u64::MAX);
+    assert_eq!(full.anomaly_types, vec![GNonadjacent]);
+    assert_eq!(full.verdict, Verdict::Valid);
+    let AnomalyDetail::Component { size, .. } = &si.anomalies[0].detail else {
+        panic!("{:?}", si.anomalies[0]);
+    };
+    assert_eq!(*size, 4);
 }
