@@ -65,6 +65,8 @@ struct KeyOrder {
     aborted: Vec<u32>,
     /// Positions repeating an earlier element.
     duplicate: Vec<u32>,
+    /// Positions whose element was an intermediate append.
+    intermediate: Vec<u32>,
 }
 
 /// A committed read, for rw edges: it saw `state` elements of `key`.
@@ -117,9 +119,19 @@ impl<'h> ListAppend<'h> {
         findings: &mut Findings,
         edges: &mut EdgeList,
     ) -> Result<ListAppend<'h>, InputProblem> {
+        let appends = h
+            .txns()
+            .iter()
+            .map(|t| {
+                h.mops(t)
+                    .iter()
+                    .filter(|m| m.kind == MopKind::Append)
+                    .count()
+            })
+            .sum();
         let mut la = ListAppend {
             h,
-            appends: FastMap::default(),
+            appends: FastMap::with_capacity_and_hasher(appends, Default::default()),
             orders: vec![KeyOrder::default(); h.interner().key_count()],
         };
         la.index_appends()?;
@@ -242,13 +254,14 @@ impl<'h> ListAppend<'h> {
                     ks.base = Some(i);
                     ks.suffix.clear();
                     let compatible = self.observe(mop.key, elements);
-                    self.check_read(t, i, mop, compatible, findings);
+                    let last = self.last_writer(mop, compatible);
+                    self.check_read(t, i, mop, compatible, last, findings);
                     // Only a transaction that appends to the key later can
                     // have read its own future (keeps this linear).
                     if !future_done && ks.appends_left > 0 {
                         future_done = self.check_future_read(t, i, mop, findings);
                     }
-                    self.wr_edge(t, mop, node_of, edges);
+                    self.wr_edge(t, last, node_of, edges);
                     if let Some(state) = self.read_state(mop.key, elements, compatible) {
                         reads.push(ReadRec {
                             key: mop.key,
@@ -279,6 +292,9 @@ impl<'h> ListAppend<'h> {
                 Some(rec) if rec.pos != UNOBSERVED => (NONE, Some(PosKind::Duplicate)),
                 Some(rec) => {
                     rec.pos = p as u32;
+                    if rec.intermediate {
+                        self.orders[key as usize].intermediate.push(p as u32);
+                    }
                     let failed = self.h.txns()[rec.txn as usize].outcome == Outcome::Fail;
                     (rec.txn, failed.then_some(PosKind::Aborted))
                 }
@@ -315,20 +331,43 @@ impl<'h> ListAppend<'h> {
         self.read_state(mop.key, elements, compatible)
     }
 
-    fn wr_edge(&self, t: usize, mop: &Mop, node_of: &[u32], edges: &mut EdgeList) {
-        let Some(&last) = self.h.read_elements(mop).last() else {
-            return;
-        };
-        if let Some(rec) = self.appends.get(&(mop.key, last)) {
-            let writer = node_of[rec.txn as usize];
-            if rec.txn as usize != t && writer != NONE {
-                edges.push(writer, node_of[t], rel::WR);
+    /// The writer of a read's last element and whether that append was
+    /// intermediate. A compatible read's last element sits at a known
+    /// position of the order, so no hash lookup is needed.
+    fn last_writer(&self, mop: &Mop, compatible: bool) -> Option<(u32, bool)> {
+        let elements = self.h.read_elements(mop);
+        let &last = elements.last()?;
+        if compatible {
+            let p = elements.len() - 1;
+            let order = &self.orders[mop.key as usize];
+            let w = order.writers[p];
+            if w != NONE {
+                return Some((w, order.intermediate.binary_search(&(p as u32)).is_ok()));
             }
+        }
+        let rec = self.appends.get(&(mop.key, last))?;
+        Some((rec.txn, rec.intermediate))
+    }
+
+    fn wr_edge(&self, t: usize, last: Option<(u32, bool)>, node_of: &[u32], edges: &mut EdgeList) {
+        if let Some((w, _)) = last
+            && w as usize != t
+            && node_of[w as usize] != NONE
+        {
+            edges.push(node_of[w as usize], node_of[t], rel::WR);
         }
     }
 
     /// Aborted, garbage, duplicate and intermediate reads of one read.
-    fn check_read(&self, t: usize, i: usize, mop: &Mop, compatible: bool, findings: &mut Findings) {
+    fn check_read(
+        &self,
+        t: usize,
+        i: usize,
+        mop: &Mop,
+        compatible: bool,
+        last: Option<(u32, bool)>,
+        findings: &mut Findings,
+    ) {
         let h = self.h;
         let elements = h.read_elements(mop);
         let order = &self.orders[mop.key as usize];
@@ -358,10 +397,8 @@ impl<'h> ListAppend<'h> {
                 self.bad_read(t, i, mop, BadRead::Duplicate)
             });
         }
-        if let Some(&last) = elements.last()
-            && let Some(rec) = self.appends.get(&(mop.key, last))
-            && rec.intermediate
-            && rec.txn as usize != t
+        if let Some((w, true)) = last
+            && w as usize != t
         {
             findings.add(AnomalyType::G1b, || {
                 self.bad_read(t, i, mop, BadRead::Intermediate)
