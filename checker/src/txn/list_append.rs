@@ -107,6 +107,8 @@ struct KeyScratch {
     appended: bool,
     /// Appends to the key later in the transaction.
     appends_left: u32,
+    /// Appends to the key so far.
+    appended_count: u32,
 }
 
 impl<'h> ListAppend<'h> {
@@ -228,6 +230,7 @@ impl<'h> ListAppend<'h> {
             match mop.kind {
                 MopKind::Append => {
                     ks.appends_left -= 1;
+                    ks.appended_count += 1;
                     ks.suffix.push(mop.value);
                     if !ks.appended {
                         ks.appended = true;
@@ -259,7 +262,9 @@ impl<'h> ListAppend<'h> {
                     // Only a transaction that appends to the key later can
                     // have read its own future (keeps this linear).
                     if !future_done && ks.appends_left > 0 {
-                        future_done = self.check_future_read(t, i, mop, findings);
+                        let own_before = ks.appended_count;
+                        future_done =
+                            self.check_future_read(t, i, mop, compatible, own_before, findings);
                     }
                     self.wr_edge(t, last, node_of, edges);
                     if let Some(state) = self.read_state(mop.key, elements, compatible) {
@@ -587,9 +592,29 @@ impl<'h> ListAppend<'h> {
     }
 
     /// A read that contains an element its own transaction appends later.
-    fn check_future_read(&self, t: usize, i: usize, mop: &Mop, findings: &mut Findings) -> bool {
+    ///
+    /// A compatible read holds the order's first `len` elements, so it saw
+    /// its own later append iff more positions there were written by this
+    /// transaction than it had appended so far (`own_before`): a sequential
+    /// scan, no hashing, on the hot path.
+    fn check_future_read(
+        &self,
+        t: usize,
+        i: usize,
+        mop: &Mop,
+        compatible: bool,
+        own_before: u32,
+        findings: &mut Findings,
+    ) -> bool {
         let h = self.h;
         let elements = h.read_elements(mop);
+        if compatible {
+            let writers = &self.orders[mop.key as usize].writers[..elements.len()];
+            let own = writers.iter().filter(|&&w| w as usize == t).count();
+            if own <= own_before as usize {
+                return false;
+            }
+        }
         let future = elements.iter().find(|&&e| {
             self.appends
                 .get(&(mop.key, e))
