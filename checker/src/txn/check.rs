@@ -15,9 +15,9 @@ use crate::{
     txn::{
         anomaly::AnomalyType,
         explain::{CycleFound, EdgeExplainer, Findings, cycle_anomaly},
-        graph::{DepGraph, EdgeList, NodeTiming, add_order_edges},
+        graph::{DepGraph, EdgeList, NONE, NodeTiming, add_order_edges},
         history::{InputProblem, TxnHistory, detect_workload},
-        list_append::{ListAppend, NONE},
+        list_append::ListAppend,
         model::{ConsistencyModel, boundary},
         options::{TxnOptions, TxnWorkload},
         report::{Anomaly, AnomalyDetail, GraphStats, TxnCounts, TxnReport},

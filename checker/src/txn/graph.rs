@@ -33,6 +33,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{history::Outcome, txn::model::ExtraOrders};
 
+/// No node (a `fail` transaction) / no writer.
+pub const NONE: u32 = u32::MAX;
+
 /// Relation bits of an edge.
 pub mod rel {
     /// Write-write: `b` overwrote (appended after) `a`'s write.

@@ -26,10 +26,9 @@ use crate::{
     txn::{
         anomaly::AnomalyType,
         explain::{EdgeExplainer, Findings, Justification, atom_text, label, txn_refs},
-        graph::{DepGraph, EdgeList, rel},
+        graph::{DepGraph, EdgeList, NONE, rel},
         history::{InputProblem, Mop, MopKind, TxnHistory},
         intern::{FastMap, KeyId, NIL, Val},
-        list_append::NONE,
         report::{Anomaly, AnomalyDetail},
     },
 };
