@@ -199,3 +199,99 @@ mod tests {
         assert_eq!(i.key(&Value::Null), Ok(None));
     }
 }
+
+/// Keys a [`SmallKeyMap`] holds before it builds a hash index.
+const SMALL: usize = 16;
+
+/// A per-transaction map from keys: a vector searched linearly while it
+/// holds few keys (transactions usually touch a handful), with a hash index
+/// once it holds more, so huge transactions stay linear. Entries keep the
+/// order keys were first seen in.
+#[derive(Debug, Clone)]
+pub struct SmallKeyMap<V> {
+    entries: Vec<(KeyId, V)>,
+    index: FastMap<KeyId, usize>,
+}
+
+impl<V> Default for SmallKeyMap<V> {
+    fn default() -> Self {
+        SmallKeyMap {
+            entries: Vec::new(),
+            index: FastMap::default(),
+        }
+    }
+}
+
+impl<V> SmallKeyMap<V> {
+    /// Empties the map, keeping its allocations (unless they grew large).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        if !self.index.is_empty() {
+            self.index = FastMap::default();
+        }
+    }
+
+    fn position(&self, key: KeyId) -> Option<usize> {
+        if self.entries.len() <= SMALL {
+            self.entries.iter().position(|e| e.0 == key)
+        } else {
+            self.index.get(&key).copied()
+        }
+    }
+
+    /// The value of `key`, inserting `make()` if absent.
+    pub fn slot(&mut self, key: KeyId, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.position(key) {
+            Some(i) => i,
+            None => {
+                self.entries.push((key, make()));
+                let i = self.entries.len() - 1;
+                if self.entries.len() == SMALL + 1 {
+                    self.index = self
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .map(|(j, e)| (e.0, j))
+                        .collect();
+                } else if self.entries.len() > SMALL + 1 {
+                    self.index.insert(key, i);
+                }
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: KeyId) -> Option<&V> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    /// Entries in the order their keys were first seen.
+    pub fn entries(&self) -> &[(KeyId, V)] {
+        &self.entries
+    }
+}
+
+#[cfg(test)]
+mod small_tests {
+    use super::*;
+
+    #[test]
+    fn small_key_map_agrees_with_a_map_past_its_threshold() {
+        let mut m: SmallKeyMap<u32> = SmallKeyMap::default();
+        for round in 0..2 {
+            m.clear();
+            for k in 0..40u32 {
+                *m.slot(k % 23, || 0) += k;
+            }
+            for k in 0..23u32 {
+                let want: u32 = (0..40).filter(|x| x % 23 == k).sum();
+                assert_eq!(m.get(k), Some(&want), "round {round}, key {k}");
+            }
+            assert_eq!(m.get(99), None);
+            let keys: Vec<KeyId> = m.entries().iter().map(|e| e.0).collect();
+            assert_eq!(keys, (0..23).collect::<Vec<_>>());
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //!   [`detect_workload`], input problems;
 //! - [`list_append`], [`rw_register`]: the workloads' inference rules;
 //! - [`graph`]: the dependency graph and the real-time/process orders;
+//!   [`keyed`]: records by (key, value), cache-friendly;
 //! - [`search`]: strongly connected components and shortest named cycles;
 //! - [`anomaly`], [`model`]: the vocabulary and which model prohibits what;
 //! - [`explain`], [`report`]: explanations and the report;
@@ -30,6 +31,7 @@ pub mod generate;
 pub mod graph;
 pub mod history;
 pub mod intern;
+pub mod keyed;
 pub mod list_append;
 pub mod model;
 pub mod options;

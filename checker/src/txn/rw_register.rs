@@ -28,13 +28,14 @@ use crate::{
         explain::{EdgeExplainer, Findings, Justification, atom_text, label, txn_refs},
         graph::{DepGraph, EdgeList, NONE, rel},
         history::{InputProblem, Mop, MopKind, TxnHistory},
-        intern::{FastMap, KeyId, NIL, Val},
+        intern::{KeyId, NIL, SmallKeyMap, Val},
+        keyed::KeyedIndex,
         report::{Anomaly, AnomalyDetail},
     },
 };
 
 /// One write of the history.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct WriteRec {
     txn: u32,
     mop: u32,
@@ -45,7 +46,7 @@ struct WriteRec {
 /// The rw-register analysis of one history; kept to explain edges.
 pub struct RwRegister<'h> {
     h: &'h TxnHistory,
-    writes: FastMap<(KeyId, Val), WriteRec>,
+    writes: KeyedIndex<WriteRec>,
     /// Keys whose writes-follow-reads order is in use.
     wfr: Vec<bool>,
 }
@@ -69,20 +70,21 @@ impl<'h> RwRegister<'h> {
     ) -> Result<RwRegister<'h>, InputProblem> {
         let mut rr = RwRegister {
             h,
-            writes: FastMap::default(),
+            writes: index_writes(h)?,
             wfr: vec![false; h.interner().key_count()],
         };
-        rr.index_writes()?;
         let mut reads: Vec<Ext> = Vec::new();
         let mut writes: Vec<Ext> = Vec::new();
         let mut wfr: Vec<(KeyId, Val, Val, u32)> = Vec::new();
         let mut lost: Vec<(KeyId, Val, u32)> = Vec::new();
+        let mut ext = SmallKeyMap::default();
+        let mut state = SmallKeyMap::default();
         for (t, txn) in h.txns().iter().enumerate() {
             if node_of[t] == NONE {
                 continue;
             }
-            let ext = external(h.mops(txn));
-            for &(key, read, write) in &ext {
+            external(h.mops(txn), &mut ext);
+            for &(key, (read, write)) in ext.entries() {
                 if let Some(v) = write {
                     writes.push(Ext {
                         key,
@@ -106,7 +108,7 @@ impl<'h> RwRegister<'h> {
             }
             if txn.outcome == Outcome::Ok {
                 rr.check_reads(t, findings);
-                rr.check_internal(t, findings);
+                rr.check_internal(t, &mut state, findings);
             }
         }
         reads.sort_unstable();
@@ -120,38 +122,9 @@ impl<'h> RwRegister<'h> {
         Ok(rr)
     }
 
-    fn index_writes(&mut self) -> Result<(), InputProblem> {
-        let h = self.h;
-        let mut later: FastMap<KeyId, ()> = FastMap::default();
-        for (t, txn) in h.txns().iter().enumerate() {
-            later.clear();
-            // Backwards, so the first write of a key seen is its last.
-            for (i, mop) in h.mops(txn).iter().enumerate().rev() {
-                if mop.kind != MopKind::Write {
-                    continue;
-                }
-                let last = later.insert(mop.key, ()).is_none();
-                let rec = WriteRec {
-                    txn: t as u32,
-                    mop: i as u32,
-                    last,
-                };
-                if let Some(first) = self.writes.insert((mop.key, mop.value), rec) {
-                    return Err(InputProblem::DuplicateWrite {
-                        key: h.interner().key_json(mop.key).to_string(),
-                        value: h.interner().value_json(mop.value).to_string(),
-                        first: h.txns()[first.txn as usize].op,
-                        op: txn.op,
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The committed writer (node) of `value`, if its write is external.
     fn writer_node(&self, key: KeyId, value: Val, node_of: &[u32]) -> Option<u32> {
-        let w = self.writes.get(&(key, value))?;
+        let w = self.writes.get(key, value)?;
         let node = node_of[w.txn as usize];
         (w.last && node != NONE).then_some(node)
     }
@@ -229,7 +202,7 @@ impl<'h> RwRegister<'h> {
         let h = self.h;
         let writers: Vec<usize> = cycle
             .iter()
-            .filter_map(|&v| self.writes.get(&(key, v)).map(|w| w.txn as usize))
+            .filter_map(|&v| self.writes.get(key, v).map(|w| w.txn as usize))
             .collect();
         let key_json = h.interner().key_json(key);
         let values: Vec<String> = cycle
@@ -261,7 +234,7 @@ impl<'h> RwRegister<'h> {
             if !mop.is_known_read() || mop.value == NIL {
                 continue;
             }
-            match self.writes.get(&(mop.key, mop.value)) {
+            match self.writes.get(mop.key, mop.value) {
                 None => findings.add(AnomalyType::GarbageRead, || {
                     self.bad_read(t, i, mop, None, AnomalyType::GarbageRead)
                 }),
@@ -320,17 +293,17 @@ impl<'h> RwRegister<'h> {
     }
 
     /// A read must equal the transaction's last read or write of the key.
-    fn check_internal(&self, t: usize, findings: &mut Findings) {
+    fn check_internal(&self, t: usize, state: &mut SmallKeyMap<Val>, findings: &mut Findings) {
         let h = self.h;
         let mops = h.mops(&h.txns()[t]);
-        let mut state: FastMap<KeyId, Val> = FastMap::default();
+        state.clear();
         for (i, mop) in mops.iter().enumerate() {
             match mop.kind {
                 MopKind::Write => {
-                    state.insert(mop.key, mop.value);
+                    *state.slot(mop.key, || mop.value) = mop.value;
                 }
                 MopKind::Read if mop.is_known_read() => {
-                    if let Some(&expected) = state.get(&mop.key)
+                    if let Some(&expected) = state.get(mop.key)
                         && expected != mop.value
                     {
                         findings.add(AnomalyType::Internal, || {
@@ -352,7 +325,7 @@ impl<'h> RwRegister<'h> {
                         });
                         return;
                     }
-                    state.insert(mop.key, mop.value);
+                    *state.slot(mop.key, || mop.value) = mop.value;
                 }
                 MopKind::Read | MopKind::Append => {}
             }
@@ -395,27 +368,56 @@ impl<'h> RwRegister<'h> {
     }
 }
 
+/// Indexes every write (any outcome); fails on a value written twice to
+/// one key (reads would not name one writer).
+fn index_writes(h: &TxnHistory) -> Result<KeyedIndex<WriteRec>, InputProblem> {
+    KeyedIndex::build(h.interner().key_count(), |f| {
+        let mut own: Vec<(KeyId, u32)> = Vec::new();
+        for (t, txn) in h.txns().iter().enumerate() {
+            let mops = h.mops(txn);
+            own.clear();
+            own.extend(
+                mops.iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.kind == MopKind::Write)
+                    .map(|(i, m)| (m.key, i as u32)),
+            );
+            // Sorted by key then position: a key's last write ends its run.
+            own.sort_unstable();
+            for (j, &(key, i)) in own.iter().enumerate() {
+                let last = own.get(j + 1).is_none_or(|next| next.0 != key);
+                let rec = WriteRec {
+                    txn: t as u32,
+                    mop: i,
+                    last,
+                };
+                f(key, mops[i as usize].value, rec);
+            }
+        }
+    })
+    .map_err(|(key, value, first, second)| InputProblem::DuplicateWrite {
+        key: h.interner().key_json(key).to_string(),
+        value: h.interner().value_json(value).to_string(),
+        first: h.txns()[first.txn as usize].op,
+        op: h.txns()[second.txn as usize].op,
+    })
+}
+
 /// External (first-before-write) reads and (last) writes of a transaction:
 /// `(key, read, write)` per key, in order of first appearance. Reads of
 /// unknown value are not external reads.
-fn external(mops: &[Mop]) -> Vec<(KeyId, Option<Val>, Option<Val>)> {
-    let mut out: Vec<(KeyId, Option<Val>, Option<Val>)> = Vec::new();
-    let mut index: FastMap<KeyId, usize> = FastMap::default();
+fn external(mops: &[Mop], out: &mut SmallKeyMap<(Option<Val>, Option<Val>)>) {
+    out.clear();
     for mop in mops {
-        let at = *index.entry(mop.key).or_insert_with(|| {
-            out.push((mop.key, None, None));
-            out.len() - 1
-        });
-        let entry = &mut out[at];
+        let entry = out.slot(mop.key, || (None, None));
         match mop.kind {
-            MopKind::Read if mop.is_known_read() && entry.2.is_none() && entry.1.is_none() => {
-                entry.1 = Some(mop.value);
+            MopKind::Read if mop.is_known_read() && entry.1.is_none() && entry.0.is_none() => {
+                entry.0 = Some(mop.value);
             }
-            MopKind::Write => entry.2 = Some(mop.value),
+            MopKind::Write => entry.1 = Some(mop.value),
             _ => {}
         }
     }
-    out
 }
 
 /// A cycle among one key's writes-follow-reads version edges
@@ -442,7 +444,10 @@ impl EdgeExplainer for RwRegister<'_> {
     fn explain(&self, a: usize, b: usize, bit: u8, names: (&str, &str)) -> Option<Justification> {
         let h = self.h;
         let (ta, tb) = (&h.txns()[a], &h.txns()[b]);
-        let (ea, eb) = (external(h.mops(ta)), external(h.mops(tb)));
+        let (mut ea, mut eb) = (SmallKeyMap::default(), SmallKeyMap::default());
+        external(h.mops(ta), &mut ea);
+        external(h.mops(tb), &mut eb);
+        let (ea, eb) = (ea.entries(), eb.entries());
         let key_text = |k: KeyId| atom_text(&h.interner().key_json(k));
         let val_text = |v: Val| atom_text(&h.interner().value_json(v));
         let mop_of = |mops: &[Mop], kind: MopKind, key: KeyId, value: Val| {
@@ -456,9 +461,9 @@ impl EdgeExplainer for RwRegister<'_> {
             text,
         };
         match bit {
-            rel::WR => eb.iter().find_map(|&(k, read, _)| {
+            rel::WR => eb.iter().find_map(|&(k, (read, _))| {
                 let v = read.filter(|&v| v != NIL)?;
-                let w = self.writes.get(&(k, v))?;
+                let w = self.writes.get(k, v)?;
                 (w.txn as usize == a && w.last).then(|| {
                     just(
                         k,
@@ -468,12 +473,12 @@ impl EdgeExplainer for RwRegister<'_> {
                     )
                 })
             }),
-            rel::WW => eb.iter().find_map(|&(k, read, write)| {
+            rel::WW => eb.iter().find_map(|&(k, (read, write))| {
                 let (v1, v2) = (read?, write?);
                 if v1 == NIL || !self.wfr[k as usize] {
                     return None;
                 }
-                let w = self.writes.get(&(k, v1))?;
+                let w = self.writes.get(k, v1)?;
                 (w.txn as usize == a && w.last).then(|| {
                     just(
                         k,
@@ -490,9 +495,9 @@ impl EdgeExplainer for RwRegister<'_> {
                     )
                 })
             }),
-            rel::RW => ea.iter().find_map(|&(k, read, _)| {
+            rel::RW => ea.iter().find_map(|&(k, (read, _))| {
                 let v1 = read?;
-                let &(_, b_read, b_write) = eb.iter().find(|e| e.0 == k)?;
+                let &(_, (b_read, b_write)) = eb.iter().find(|e| e.0 == k)?;
                 let v2 = b_write?;
                 let from_mop = mop_of(h.mops(ta), MopKind::Read, k, v1);
                 let to_mop = mop_of(h.mops(tb), MopKind::Write, k, v2);

@@ -1,10 +1,8 @@
 //! The append index (every append of the history, by key and element) and
 //! the inferred order of each key.
 //!
-//! Invariants: each key's appends are one contiguous slice of `entries`,
-//! sorted by element, so a hot key's appends share a few cache lines (a
-//! hash table scatters them); a duplicate (key, element) is an input
-//! problem; an append's `pos` is set once, when a read first shows it.
+//! Invariants: a duplicate (key, element) is an input problem; an append's
+//! `pos` is set once, when a read first shows it.
 
 use crate::{
     history::Outcome,
@@ -12,6 +10,7 @@ use crate::{
         graph::NONE,
         history::{InputProblem, Mop, MopKind, TxnHistory},
         intern::{KeyId, Val},
+        keyed::KeyedIndex,
     },
 };
 
@@ -21,7 +20,7 @@ use super::ListAppend;
 pub(super) const UNOBSERVED: u32 = u32::MAX;
 
 /// One append of the history.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct AppendRec {
     /// Index into `TxnHistory::txns`.
     pub(super) txn: u32,
@@ -50,140 +49,58 @@ pub(super) struct KeyOrder {
 }
 
 /// Every append, grouped by key and sorted by element.
-#[derive(Debug, Default)]
-pub(super) struct AppendIndex {
-    /// `entries[offsets[k]..offsets[k + 1]]` are key `k`'s appends.
-    offsets: Vec<u32>,
-    entries: Vec<(Val, AppendRec)>,
-}
+pub(super) type AppendIndex = KeyedIndex<AppendRec>;
 
-impl AppendIndex {
-    /// Indexes every append (any outcome) of `h`; fails on an element
-    /// appended twice to one key.
-    pub(super) fn build(h: &TxnHistory) -> Result<AppendIndex, InputProblem> {
-        let keys = h.interner().key_count();
-        let mut offsets = vec![0u32; keys + 1];
-        for txn in h.txns() {
-            for mop in h.mops(txn).iter().filter(|m| m.kind == MopKind::Append) {
-                offsets[mop.key as usize + 1] += 1;
-            }
-        }
-        for k in 0..keys {
-            offsets[k + 1] += offsets[k];
-        }
-        let empty = AppendRec {
-            txn: 0,
-            mop: 0,
-            pos: UNOBSERVED,
-            intermediate: false,
-        };
-        let mut entries = vec![(0, empty); offsets[keys] as usize];
-        let mut fill = offsets.clone();
+/// Indexes every append (any outcome) of `h`; fails on an element appended
+/// twice to one key (reads would not name one writer).
+pub(super) fn index_appends(h: &TxnHistory) -> Result<AppendIndex, InputProblem> {
+    let mut index = KeyedIndex::build(h.interner().key_count(), |f| {
         for (t, txn) in h.txns().iter().enumerate() {
             for (i, mop) in h.mops(txn).iter().enumerate() {
-                if mop.kind != MopKind::Append {
-                    continue;
-                }
-                let at = &mut fill[mop.key as usize];
-                entries[*at as usize] = (
-                    mop.value,
-                    AppendRec {
+                if mop.kind == MopKind::Append {
+                    let rec = AppendRec {
                         txn: t as u32,
                         mop: i as u32,
-                        ..empty
-                    },
-                );
-                *at += 1;
-            }
-        }
-        let mut index = AppendIndex { offsets, entries };
-        index.sort_and_check(h)?;
-        index.mark_intermediate(h);
-        Ok(index)
-    }
-
-    /// Sorts each key's slice (stably: equal elements stay in history
-    /// order) and rejects duplicates.
-    fn sort_and_check(&mut self, h: &TxnHistory) -> Result<(), InputProblem> {
-        for k in 0..self.offsets.len().saturating_sub(1) {
-            let slice = &mut self.entries[self.offsets[k] as usize..self.offsets[k + 1] as usize];
-            slice.sort_by_key(|&(e, _)| e);
-            if let Some(pair) = slice.windows(2).find(|w| w[0].0 == w[1].0) {
-                let (first, second) = (pair[0].1.txn as usize, pair[1].1.txn as usize);
-                return Err(InputProblem::DuplicateWrite {
-                    key: h.interner().key_json(k as KeyId).to_string(),
-                    value: h.interner().value_json(pair[0].0).to_string(),
-                    first: h.txns()[first].op,
-                    op: h.txns()[second].op,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// An append followed, in its transaction, by another to the same key
-    /// is intermediate.
-    fn mark_intermediate(&mut self, h: &TxnHistory) {
-        let mut own: Vec<(KeyId, u32)> = Vec::new();
-        for txn in h.txns() {
-            own.clear();
-            let mops = h.mops(txn);
-            own.extend(
-                mops.iter()
-                    .enumerate()
-                    .filter(|(_, m)| m.kind == MopKind::Append)
-                    .map(|(i, m)| (m.key, i as u32)),
-            );
-            own.sort_unstable();
-            for pair in own.windows(2) {
-                if pair[0].0 == pair[1].0 {
-                    let mop = &mops[pair[0].1 as usize];
-                    if let Some(rec) = self.get_mut(mop.key, mop.value) {
-                        rec.intermediate = true;
-                    }
+                        pos: UNOBSERVED,
+                        intermediate: false,
+                    };
+                    f(mop.key, mop.value, rec);
                 }
             }
         }
-    }
+    })
+    .map_err(|(key, value, first, second)| InputProblem::DuplicateWrite {
+        key: h.interner().key_json(key).to_string(),
+        value: h.interner().value_json(value).to_string(),
+        first: h.txns()[first.txn as usize].op,
+        op: h.txns()[second.txn as usize].op,
+    })?;
+    mark_intermediate(h, &mut index);
+    Ok(index)
+}
 
-    fn slice(&self, key: KeyId) -> &[(Val, AppendRec)] {
-        match (
-            self.offsets.get(key as usize),
-            self.offsets.get(key as usize + 1),
-        ) {
-            (Some(&a), Some(&b)) => &self.entries[a as usize..b as usize],
-            _ => &[],
+/// An append followed, in its transaction, by another to the same key is
+/// intermediate.
+fn mark_intermediate(h: &TxnHistory, index: &mut AppendIndex) {
+    let mut own: Vec<(KeyId, u32)> = Vec::new();
+    for txn in h.txns() {
+        own.clear();
+        let mops = h.mops(txn);
+        own.extend(
+            mops.iter()
+                .enumerate()
+                .filter(|(_, m)| m.kind == MopKind::Append)
+                .map(|(i, m)| (m.key, i as u32)),
+        );
+        own.sort_unstable();
+        for pair in own.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                let mop = &mops[pair[0].1 as usize];
+                if let Some(rec) = index.get_mut(mop.key, mop.value) {
+                    rec.intermediate = true;
+                }
+            }
         }
-    }
-
-    /// The append of `e` to `key`, if any.
-    pub(super) fn get(&self, key: KeyId, e: Val) -> Option<&AppendRec> {
-        let slice = self.slice(key);
-        let i = slice.binary_search_by_key(&e, |&(v, _)| v).ok()?;
-        Some(&slice[i].1)
-    }
-
-    /// The append of `e` to `key`, if any, to update.
-    pub(super) fn get_mut(&mut self, key: KeyId, e: Val) -> Option<&mut AppendRec> {
-        let (a, b) = match (
-            self.offsets.get(key as usize),
-            self.offsets.get(key as usize + 1),
-        ) {
-            (Some(&a), Some(&b)) => (a as usize, b as usize),
-            _ => return None,
-        };
-        let slice = &mut self.entries[a..b];
-        let i = slice.binary_search_by_key(&e, |&(v, _)| v).ok()?;
-        Some(&mut slice[i].1)
-    }
-
-    /// Every append as (key, element, record), by key then element.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (KeyId, Val, &AppendRec)> + '_ {
-        self.offsets.windows(2).enumerate().flat_map(move |(k, w)| {
-            self.entries[w[0] as usize..w[1] as usize]
-                .iter()
-                .map(move |(e, r)| (k as KeyId, *e, r))
-        })
     }
 }
 

@@ -7,13 +7,13 @@ use crate::{
         explain::Findings,
         graph::{EdgeList, NONE, rel},
         history::{InputProblem, MopKind, TxnHistory},
-        intern::{FastMap, KeyId, Val},
+        intern::{KeyId, SmallKeyMap, Val},
     },
 };
 
 use super::{
     ListAppend,
-    index::{AppendIndex, KeyOrder, UNOBSERVED},
+    index::{KeyOrder, UNOBSERVED, index_appends},
 };
 
 /// A committed read, for rw edges: it saw `state` elements of `key`.
@@ -63,20 +63,17 @@ impl<'h> ListAppend<'h> {
     ) -> Result<ListAppend<'h>, InputProblem> {
         let mut la = ListAppend {
             h,
-            appends: AppendIndex::build(h)?,
+            appends: index_appends(h)?,
             orders: vec![KeyOrder::default(); h.interner().key_count()],
         };
         let mut reads = Vec::new();
         let mut lost = Vec::new();
-        let mut scratch: FastMap<KeyId, KeyScratch> = FastMap::default();
+        let mut scratch: SmallKeyMap<KeyScratch> = SmallKeyMap::default();
         for (t, txn) in h.txns().iter().enumerate() {
             if txn.outcome != Outcome::Ok {
                 continue;
             }
             scratch.clear();
-            if scratch.capacity() > 1024 {
-                scratch = FastMap::default();
-            }
             la.scan_txn(
                 t,
                 node_of,
@@ -104,7 +101,7 @@ impl<'h> ListAppend<'h> {
         edges: &mut EdgeList,
         reads: &mut Vec<ReadRec>,
         lost: &mut Vec<LostRec>,
-        scratch: &mut FastMap<KeyId, KeyScratch>,
+        scratch: &mut SmallKeyMap<KeyScratch>,
     ) {
         let h = self.h;
         let txn = &h.txns()[t];
@@ -112,10 +109,10 @@ impl<'h> ListAppend<'h> {
         let mut internal_done = false;
         let mut future_done = false;
         for mop in mops.iter().filter(|m| m.kind == MopKind::Append) {
-            scratch.entry(mop.key).or_default().appends_left += 1;
+            scratch.slot(mop.key, KeyScratch::default).appends_left += 1;
         }
         for (i, mop) in mops.iter().enumerate() {
-            let ks = scratch.entry(mop.key).or_default();
+            let ks = scratch.slot(mop.key, KeyScratch::default);
             match mop.kind {
                 MopKind::Append => {
                     ks.appends_left -= 1;
