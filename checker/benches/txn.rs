@@ -63,8 +63,20 @@ fn cpu() -> f64 {
     fields.iter().sum::<u64>() as f64 / 100.0
 }
 
-/// One pass over every micro-op (and read element) of the history.
+/// One pass over every micro-op (and read element) of the history: the
+/// fastest of three, warm.
 fn baseline(h: &TxnHistory) -> (f64, u64) {
+    let mut best = (f64::MAX, 0);
+    for _ in 0..3 {
+        let pass = baseline_pass(h);
+        if pass.0 < best.0 {
+            best = pass;
+        }
+    }
+    best
+}
+
+fn baseline_pass(h: &TxnHistory) -> (f64, u64) {
     let t = Instant::now();
     let mut sum = 0u64;
     for txn in h.txns() {
