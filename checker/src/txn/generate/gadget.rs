@@ -10,7 +10,7 @@ use crate::{
     },
 };
 
-use super::{GenMop, Seen};
+use super::workload::{GenMop, Seen};
 
 /// One transaction of a gadget: invoked at the start of `invoke_stage`,
 /// completed at the end of `complete_stage`; keys are gadget-local slots.
@@ -53,7 +53,7 @@ impl GadgetTxn {
     }
 }
 
-/// The anomaly types [`TxnGen::inject`] can produce for `workload`.
+/// The anomaly types [`TxnGen::inject`](super::TxnGen::inject) can produce for `workload`.
 pub fn injectable(workload: TxnWorkload) -> Vec<AnomalyType> {
     AnomalyType::ALL
         .into_iter()

@@ -10,7 +10,7 @@ use crate::{
     },
 };
 
-use super::{GenMop, GenTxn, Seen, Sink};
+use super::workload::{GenMop, GenTxn, Seen, Sink};
 
 /// Builds JSON events.
 #[derive(Default)]

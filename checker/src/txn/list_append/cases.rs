@@ -16,10 +16,7 @@ use crate::{
     },
 };
 
-use super::{
-    ListAppend,
-    scan::{KeyScratch, LostRec},
-};
+use super::scan::{KeyScratch, ListAppend, LostRec};
 
 impl ListAppend<'_> {
     /// Aborted, garbage, duplicate and intermediate reads of one read.

@@ -7,7 +7,7 @@ use crate::txn::{
     intern::{KeyId, Val},
 };
 
-use super::{ListAppend, index::Previous};
+use super::{index::Previous, scan::ListAppend};
 
 impl EdgeExplainer for ListAppend<'_> {
     fn explain(&self, a: usize, b: usize, bit: u8, names: (&str, &str)) -> Option<Justification> {

@@ -14,7 +14,7 @@ use crate::{
     },
 };
 
-use super::ListAppend;
+use super::scan::ListAppend;
 
 /// Not (yet) at a position of its key's order.
 pub(super) const UNOBSERVED: u32 = u32::MAX;

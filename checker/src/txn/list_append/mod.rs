@@ -27,13 +27,4 @@ mod explain;
 mod index;
 mod scan;
 
-use crate::txn::history::TxnHistory;
-
-use index::{AppendIndex, KeyOrder};
-
-/// The list-append analysis of one history; kept to explain edges.
-pub struct ListAppend<'h> {
-    h: &'h TxnHistory,
-    appends: AppendIndex,
-    orders: Vec<KeyOrder>,
-}
+pub use scan::ListAppend;

@@ -11,10 +11,7 @@ use crate::{
     },
 };
 
-use super::{
-    ListAppend,
-    index::{KeyOrder, UNOBSERVED, index_appends},
-};
+use super::index::{AppendIndex, KeyOrder, UNOBSERVED, index_appends};
 
 /// A committed read, for rw edges: it saw `state` elements of `key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,6 +46,13 @@ pub(super) struct KeyScratch {
     pub(super) appends_left: u32,
     /// Appends to the key so far.
     pub(super) appended_count: u32,
+}
+
+/// The list-append analysis of one history; kept to explain edges.
+pub struct ListAppend<'h> {
+    pub(super) h: &'h TxnHistory,
+    pub(super) appends: AppendIndex,
+    pub(super) orders: Vec<KeyOrder>,
 }
 
 impl<'h> ListAppend<'h> {
