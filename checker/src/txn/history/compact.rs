@@ -36,7 +36,7 @@ pub enum MopKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mop {
     /// Append: the element; write: the value; list read: start of its
-    /// elements in the arena; register read: the value read ([`NIL`] for
+    /// elements in the arena; register read: the value read ([`NIL`](crate::txn::intern::NIL) for
     /// `null`).
     pub value: u32,
     /// The key.
