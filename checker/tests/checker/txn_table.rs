@@ -393,6 +393,10 @@ fn explanations_name_transactions_edges_and_reasons() {
     insta::assert_snapshot!(steps[0].explanation, @"T1 read key 5 = [1 2] without 3, which T2 appended right after 2, so T1 rw-> T2");
     insta::assert_snapshot!(steps[1].explanation, @"T2 appended 1 to key 6 and T1 read [1], which ends with it, so T2 wr-> T1");
     assert_eq!(a.txns[0].mops, json!([["r", 5, [1, 2]], ["r", 6, [1]]]));
+    let json = serde_json::to_value(&r).expect("serializes");
+    assert_eq!(json["anomalies"][0]["detail"]["steps"][0]["rel"], json!("rw"));
+    let back: TxnReport = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(back, r, "results.json round trip");
     insta::assert_snapshot!(r.summary(), @"serializable: invalid in 4 list-append txns (4 ok, 0 info, 0 fail): G-single x1; not repeatable-read, snapshot-isolation");
 }
 
