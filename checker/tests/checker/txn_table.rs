@@ -394,7 +394,10 @@ fn explanations_name_transactions_edges_and_reasons() {
     insta::assert_snapshot!(steps[1].explanation, @"T2 appended 1 to key 6 and T1 read [1], which ends with it, so T2 wr-> T1");
     assert_eq!(a.txns[0].mops, json!([["r", 5, [1, 2]], ["r", 6, [1]]]));
     let json = serde_json::to_value(&r).expect("serializes");
-    assert_eq!(json["anomalies"][0]["detail"]["steps"][0]["rel"], json!("rw"));
+    assert_eq!(
+        json["anomalies"][0]["detail"]["steps"][0]["rel"],
+        json!("rw")
+    );
     let back: TxnReport = serde_json::from_value(json).expect("deserializes");
     assert_eq!(back, r, "results.json round trip");
     insta::assert_snapshot!(r.summary(), @"serializable: invalid in 4 list-append txns (4 ok, 0 info, 0 fail): G-single x1; not repeatable-read, snapshot-isolation");
@@ -570,4 +573,24 @@ fn cycle_exists_decides_when_the_search_budget_runs_out() {
         panic!("{:?}", si.anomalies[0]);
     };
     assert_eq!(*size, 4);
+}
+
+/// `history.jsonl` carries transactions as they are (docs example).
+#[test]
+fn jsonl_transactions_are_checked() {
+    let text = r#"{"index":0,"time":100,"process":1,"type":"invoke","f":"txn","value":[["append",5,3],["r",6,null]]}
+{"index":1,"time":150,"process":2,"type":"invoke","f":"txn","value":[["append",6,1],["append",6,2]]}
+{"index":2,"time":200,"process":2,"type":"ok","f":"txn","value":[["append",6,1],["append",6,2]]}
+{"index":3,"time":250,"process":1,"type":"ok","f":"txn","value":[["append",5,3],["r",6,[1,2]]]}
+{"index":4,"time":300,"process":3,"type":"invoke","f":"txn","value":[["r",5,null]]}
+{"index":5,"time":350,"process":3,"type":"info","f":"txn","value":[["r",5,null]],"error":"timeout"}
+"#;
+    let (h, warnings) =
+        checker::read_jsonl_from(std::io::Cursor::new(text), "history.jsonl").expect("reads");
+    assert!(warnings.is_empty());
+    assert!(txn::is_transactional(&h));
+    let r = txn::check(&h, &TxnOptions::default());
+    assert_eq!(r.verdict, Verdict::Valid, "{}", r.summary());
+    assert_eq!((r.txns.ok, r.txns.info), (2, 1));
+    assert_eq!(r.graph.wr, 1, "op 0 read op 1's appends");
 }
