@@ -16,7 +16,9 @@
 //!   [`Checked`], the typed results of a check;
 //! - [`results`]: verdicts that compose and `results.json`;
 //! - [`generate`]: deterministic generators of concurrent histories for tests and
-//!   benchmarks.
+//!   benchmarks;
+//! - [`txn`]: the Elle-class transactional checker (list-append and
+//!   rw-register, anomalies G0 to G2-item, consistency models).
 //!
 //! The format is documented in `docs/history-format.md`.
 
@@ -30,6 +32,7 @@ pub mod results;
 pub mod set;
 pub mod spec;
 pub mod stats;
+pub mod txn;
 
 pub use availability::{Availability, AvailabilityReport};
 pub use checker::{CheckSettings, Checked, Checker, Report};
@@ -45,3 +48,4 @@ pub use linearizable::{
 pub use results::{CheckerResult, Results, Verdict};
 pub use set::{SetChecker, SetReport};
 pub use stats::{Stats, StatsChecker};
+pub use txn::{ConsistencyModel, TxnOptions, TxnReport, TxnWorkload};

@@ -10,3 +10,6 @@ mod lin_prop;
 mod lin_table;
 mod set;
 mod stats;
+mod txn_edn;
+mod txn_prop;
+mod txn_table;

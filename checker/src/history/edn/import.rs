@@ -121,7 +121,7 @@ pub fn read_edn_with(
     let independent = match options.independent {
         Independent::Yes => true,
         Independent::No => false,
-        Independent::Auto => detect_independent(&maps),
+        Independent::Auto => !super::txn::has_txn_ops(&maps) && detect_independent(&maps),
     };
     let mut events = Vec::with_capacity(maps.len());
     let mut lines = Vec::with_capacity(maps.len());
