@@ -96,6 +96,7 @@
 //! }
 //! ```
 
+pub mod clock;
 pub mod error;
 pub mod event;
 pub mod grudge;
@@ -109,8 +110,8 @@ pub mod targets;
 
 pub use error::FaultError;
 pub use event::{
-    EventName, FaultDetail, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, NodeOutcome,
-    Outcome, Phase,
+    ClockChange, EventName, FaultDetail, FaultEvent, FaultId, FaultIds, FaultKind, FaultReport,
+    FaultValue, NodeOutcome, Outcome, Phase, SlowDetail,
 };
 pub use grudge::Grudge;
 pub use nemesis::Nemesis;
