@@ -43,3 +43,6 @@ pub use faketime::{ClockFile, ClockSetup, LIBFAKETIME, locate_libfaketime};
 pub use program::{
     MAX_SHEBANG_DEPTH, check_clock_reachable, is_statically_linked, resolve_program,
 };
+
+#[cfg(test)]
+mod tests;
