@@ -4,7 +4,9 @@
 use std::{path::Path, time::Duration};
 
 use super::{ClockControl, ClockSetup};
-use crate::{ClockChange, EventName, FaultDetail, FaultIds, FaultReport, NodeName, NodeSpec, Outcome};
+use crate::{
+    ClockChange, EventName, FaultDetail, FaultIds, FaultReport, NodeName, NodeSpec, Outcome,
+};
 
 fn control(dir: &Path, n: u32) -> (ClockControl, Vec<super::ClockFile>) {
     let setup = ClockSetup {
@@ -41,7 +43,10 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
 
     // A second jump adds up, and replaces the first fault.
     let report = clocks.offset(&[n1.clone()], 2_500).await.unwrap();
-    assert_eq!(fs(&report), [(EventName::StopClock, 1), (EventName::StartClock, 2)]);
+    assert_eq!(
+        fs(&report),
+        [(EventName::StopClock, 1), (EventName::StartClock, 2)]
+    );
     assert_eq!(files[0].read().unwrap(), "-2.500000000 x1");
 
     // A rate starts from where the clock is: 2.5 s behind real time.
@@ -50,7 +55,10 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
         .unwrap()
         .as_secs_f64();
     let report = clocks.rate(&[n1.clone()], 2.0).await.unwrap();
-    assert_eq!(fs(&report), [(EventName::StopClock, 2), (EventName::StartClock, 3)]);
+    assert_eq!(
+        fs(&report),
+        [(EventName::StopClock, 2), (EventName::StartClock, 3)]
+    );
     let line = files[0].read().unwrap();
     let (at, rate) = line
         .strip_prefix('@')
@@ -61,7 +69,10 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
     assert!((at - (before - 2.5)).abs() < 1.0, "{line} vs {before}");
     let (reading, rate) = clocks.reading(&n1).unwrap();
     assert_eq!(rate, 2.0);
-    let reading = reading.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let reading = reading
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     assert!((reading - (before - 2.5)).abs() < 1.0);
 
     let report = clocks.reset(&NodeName::cluster(3)).await.unwrap();
@@ -85,7 +96,12 @@ async fn strobe_toggles_then_ends_on_course() {
     let (mut clocks, files) = control(dir.path(), 2);
     let nodes = NodeName::cluster(2);
     let report = clocks
-        .strobe(&nodes, 60_000, Duration::from_millis(20), Duration::from_millis(200))
+        .strobe(
+            &nodes,
+            60_000,
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+        )
         .await
         .unwrap();
     assert_eq!(fs(&report), [(EventName::StartClock, 1)]);
@@ -111,7 +127,12 @@ async fn reset_stops_a_running_strobe() {
     let (mut clocks, files) = control(dir.path(), 1);
     let n1 = NodeName::cluster(1);
     clocks
-        .strobe(&n1, -1_000, Duration::from_millis(10), Duration::from_secs(60))
+        .strobe(
+            &n1,
+            -1_000,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     let report = clocks.reset(&n1).await.unwrap();

@@ -19,6 +19,7 @@
 //! Arguments: substrings filter tests by name (`--exact` for exact names);
 //! `--list` lists them; other libtest flags are accepted and ignored.
 
+mod clock;
 mod etcd;
 mod isolation;
 mod namespaces;
@@ -91,6 +92,10 @@ const TESTS: &[Test] = &[
         run: namespaces::controller_killed,
     },
     Test {
+        name: "clock::faked_clocks_offset_rate_jump",
+        run: clock::faked_clocks,
+    },
+    Test {
         name: "etcd::isolate_leader_in_node_namespaces",
         run: etcd::partition_etcd,
     },
@@ -109,6 +114,8 @@ const SCENARIOS: &[Scenario] = &[
     namespaces::EXIT_WITHOUT_CLEANUP,
     namespaces::CONTROLLER,
     etcd::SCENARIO,
+    clock::SCENARIO,
+    clock::NODE,
 ];
 
 fn main() -> ExitCode {
