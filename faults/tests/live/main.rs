@@ -25,6 +25,7 @@ mod isolation;
 mod namespaces;
 mod process;
 mod sigkill;
+mod slow;
 mod support;
 mod traffic;
 
@@ -92,6 +93,14 @@ const TESTS: &[Test] = &[
         run: namespaces::controller_killed,
     },
     Test {
+        name: "slow::delay_in_loopback_mode",
+        run: slow::loopback,
+    },
+    Test {
+        name: "slow::delay_in_namespaces_mode",
+        run: slow::namespaces,
+    },
+    Test {
         name: "clock::faked_clocks_offset_rate_jump",
         run: clock::faked_clocks,
     },
@@ -116,6 +125,8 @@ const SCENARIOS: &[Scenario] = &[
     etcd::SCENARIO,
     clock::SCENARIO,
     clock::NODE,
+    slow::LOOPBACK,
+    slow::NAMESPACES,
 ];
 
 fn main() -> ExitCode {
