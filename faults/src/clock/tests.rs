@@ -35,14 +35,20 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
     let (mut clocks, files) = control(dir.path(), 3);
     let n1 = NodeName::from("n1");
 
-    let report = clocks.offset(&[n1.clone()], -5_000).await.unwrap();
+    let report = clocks
+        .offset(std::slice::from_ref(&n1), -5_000)
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Installed);
     assert_eq!(fs(&report), [(EventName::StartClock, 1)]);
     assert_eq!(files[0].read().unwrap(), "-5.000000000 x1");
     assert_eq!(files[1].read().unwrap(), "+0.000000000 x1", "n2 untouched");
 
     // A second jump adds up, and replaces the first fault.
-    let report = clocks.offset(&[n1.clone()], 2_500).await.unwrap();
+    let report = clocks
+        .offset(std::slice::from_ref(&n1), 2_500)
+        .await
+        .unwrap();
     assert_eq!(
         fs(&report),
         [(EventName::StopClock, 1), (EventName::StartClock, 2)]
@@ -54,7 +60,7 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    let report = clocks.rate(&[n1.clone()], 2.0).await.unwrap();
+    let report = clocks.rate(std::slice::from_ref(&n1), 2.0).await.unwrap();
     assert_eq!(
         fs(&report),
         [(EventName::StopClock, 2), (EventName::StartClock, 3)]
@@ -77,7 +83,7 @@ async fn offsets_rates_and_resets_write_the_expected_lines() {
 
     let report = clocks.reset(&NodeName::cluster(3)).await.unwrap();
     assert_eq!(fs(&report), [(EventName::StopClock, 3)]);
-    assert_eq!(report.events[0].value.nodes, [n1.clone()]);
+    assert_eq!(report.events[0].value.nodes, std::slice::from_ref(&n1));
     assert!(matches!(
         &report.events[0].value.detail,
         FaultDetail::Clock { change: ClockChange::Rate { factor }, .. } if *factor == 2.0

@@ -101,14 +101,20 @@ async fn date_moves_by_the_offset(dir: &Path) {
     clocks.add(file).unwrap();
     assert_near("date before", date(&spec), real_now(), 2.0);
 
-    let report = clocks.offset(&[name.clone()], 3_600_000).await.unwrap();
+    let report = clocks
+        .offset(std::slice::from_ref(&name), 3_600_000)
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Installed);
     assert_near("date +1h", date(&spec), real_now() + 3600.0, 2.0);
 
-    clocks.offset(&[name.clone()], -7_200_000).await.unwrap();
+    clocks
+        .offset(std::slice::from_ref(&name), -7_200_000)
+        .await
+        .unwrap();
     assert_near("date -1h", date(&spec), real_now() - 3600.0, 2.0);
 
-    let report = clocks.reset(&[name.clone()]).await.unwrap();
+    let report = clocks.reset(std::slice::from_ref(&name)).await.unwrap();
     assert_eq!(report.events[0].f, EventName::StopClock);
     assert_near("date after reset", date(&spec), real_now(), 2.0);
 }
@@ -153,12 +159,11 @@ impl NodeConn {
             .write_all(format!("{command}\n").as_bytes())
             .await
             .expect("send");
-        let answer = tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
+        tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
             .await
             .expect("the clock node answers in time")
             .expect("read")
-            .expect("an answer");
-        answer
+            .expect("an answer")
     }
 
     async fn now(&mut self) -> Reading {
