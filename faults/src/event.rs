@@ -394,6 +394,44 @@ mod tests {
     }
 
     #[test]
+    fn clock_and_slow_details_round_trip_unambiguously() {
+        let clock = FaultDetail::Clock {
+            change: ClockChange::Strobe {
+                delta_ms: -200,
+                period_ms: 50,
+                duration_ms: 10_000,
+            },
+            per_node: BTreeMap::from([(NodeName::from("n1"), Outcome::Installed)]),
+        };
+        let slow = FaultDetail::Slow(SlowDetail {
+            delay_ms: 150.0,
+            jitter_ms: 10.0,
+            reorder: false,
+            links: vec![("n1".into(), "n3".into()), ("n3".into(), "n1".into())],
+        });
+        assert_eq!(
+            serde_json::to_value(&clock).unwrap(),
+            serde_json::json!({
+                "change": {"strobe": {"delta_ms": -200, "period_ms": 50, "duration_ms": 10000}},
+                "per_node": {"n1": {"outcome": "installed"}},
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&slow).unwrap(),
+            serde_json::json!({
+                "delay_ms": 150.0, "jitter_ms": 10.0, "reorder": false,
+                "links": [["n1", "n3"], ["n3", "n1"]],
+            })
+        );
+        // Each reads back as itself, not as another variant.
+        for detail in [clock, slow] {
+            let back: FaultDetail =
+                serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
+            assert_eq!(back, detail);
+        }
+    }
+
+    #[test]
     fn outcomes_combine_pessimistically() {
         let i = Outcome::Installed;
         let s = Outcome::skipped("x");
