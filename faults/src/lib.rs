@@ -1,5 +1,6 @@
-//! Faults for a Jepsen-style harness: kill, pause and partition real
-//! processes on this machine, safely, with guaranteed cleanup.
+//! Faults for a Jepsen-style harness: kill, pause, partition, slow down and
+//! skew the clocks of real processes on this machine, safely, with
+//! guaranteed cleanup.
 //!
 //! # The faults
 //!
@@ -9,6 +10,8 @@
 //! | [`Nemesis::pause`] | `SIGSTOP` to each node's process group | [`Nemesis::resume`]: `SIGCONT` |
 //! | [`Nemesis::partition`] | node `a` drops packets from every node in `grudge[a]` | [`Nemesis::heal`] |
 //! | [`Nemesis::loss`] | each packet between two nodes, one of them affected, dropped with probability `p` | [`Nemesis::heal`] |
+//! | [`Nemesis::slow`] | packets between nodes (or on links) held for `delay ± jitter` by an NFQUEUE delayer ([`net::slow`]) | [`Nemesis::heal`] |
+//! | [`clock::ClockControl`] `offset` / `rate` / `strobe` | a node's clock, through libfaketime ([`clock`]) | [`clock::ClockControl::reset`] |
 //!
 //! Targets ([`Target`]: `one`, `leader`, `minority`, `majority`, `all`,
 //! `named`) and partition shapes ([`PartitionShape`]: `isolate-one`,
