@@ -23,6 +23,14 @@ pub const IPTABLES_ADVICE: &str = "install it (`apt-get install -y iptables` on 
 pub const IP_ADVICE: &str = "install iproute2 (`apt-get install -y iproute2`), or use the \
 loopback network mode";
 
+/// What a person can do when libfaketime is missing.
+pub const FAKETIME_ADVICE: &str = "install it (`apt-get install -y faketime` on Debian and Ubuntu, \
+which brings `libfaketime`; `dnf install -y libfaketime` on Fedora), or run without clock faults";
+
+/// What a person can do when the kernel's NFQUEUE is out of reach.
+pub const NFQUEUE_ADVICE: &str = "the kernel needs `nfnetlink_queue` (`modprobe nfnetlink_queue`) \
+and the controller `CAP_NET_ADMIN` in the run's namespace; or run without slow-network faults";
+
 /// Everything that can go wrong while injecting or cleaning up faults.
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
@@ -99,6 +107,25 @@ pub enum FaultError {
     /// A loss probability outside `0.0..=1.0`.
     #[error("packet loss probability {probability} is outside 0.0..=1.0")]
     Probability { probability: f64 },
+    /// A clock fault was asked for a program whose clock libfaketime cannot
+    /// change: the plan must be refused, not run with clocks untouched.
+    #[error(
+        "cannot fake the clock of `{program}`: {reason}; libfaketime reaches only dynamically \
+         linked programs that read the clock through libc, so run this system without clock faults"
+    )]
+    ClockUnreachable { program: PathBuf, reason: String },
+    /// `libfaketime.so.1` is not installed.
+    #[error("libfaketime.so.1 was not found (looked in {searched}); {FAKETIME_ADVICE}")]
+    FaketimeMissing { searched: String },
+    /// A program to run could not be found or read.
+    #[error("cannot inspect program `{program}`: {detail}")]
+    Program { program: PathBuf, detail: String },
+    /// A fault's parameter is out of its bounds.
+    #[error("invalid {fault} fault: {detail}")]
+    Parameter { fault: &'static str, detail: String },
+    /// A packet queue (NFQUEUE) could not be opened, bound or served.
+    #[error("slow-network packet queue: {detail}; {NFQUEUE_ADVICE}")]
+    PacketQueue { detail: String },
     /// Any other I/O failure, with what we were doing.
     #[error("i/o error while {context}: {source}")]
     Io { context: String, source: io::Error },

@@ -65,6 +65,28 @@ impl Outcome {
 #[serde(transparent)]
 pub struct FaultId(pub u64);
 
+/// Hands out [`FaultId`]s in increasing order; clones share the counter,
+/// so that every fault handle of a run (the nemesis, the clocks) draws
+/// from one sequence.
+#[derive(Clone, Debug, Default)]
+pub struct FaultIds(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl FaultIds {
+    /// A fresh sequence; the first id is 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next id.
+    pub fn next(&self) -> FaultId {
+        FaultId(
+            self.0
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .saturating_add(1),
+        )
+    }
+}
+
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -77,6 +99,24 @@ pub enum FaultKind {
     Kill,
     /// SIGSTOP; stopped by SIGCONT.
     Pause,
+    /// A node's clock jumped, runs at another rate, or strobes
+    /// ([`crate::clock`]); stopped by a reset.
+    Clock,
+    /// Packets between nodes delayed ([`crate::net::slow`]); stopped by a
+    /// heal.
+    Slow,
+}
+
+impl FaultKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 6] = [
+        Self::Partition,
+        Self::Loss,
+        Self::Kill,
+        Self::Pause,
+        Self::Clock,
+        Self::Slow,
+    ];
 }
 
 /// Whether an event starts or stops a fault.
@@ -101,6 +141,10 @@ pub enum EventName {
     StopKill,
     StartPause,
     StopPause,
+    StartClock,
+    StopClock,
+    StartSlow,
+    StopSlow,
 }
 
 impl EventName {
@@ -116,6 +160,10 @@ impl EventName {
             (Stop, Kill) => StopKill,
             (Start, Pause) => StartPause,
             (Stop, Pause) => StopPause,
+            (Start, Clock) => StartClock,
+            (Stop, Clock) => StopClock,
+            (Start, Slow) => StartSlow,
+            (Stop, Slow) => StopSlow,
         }
     }
 
@@ -130,6 +178,10 @@ impl EventName {
             Self::StopKill => "stop-kill",
             Self::StartPause => "start-pause",
             Self::StopPause => "stop-pause",
+            Self::StartClock => "start-clock",
+            Self::StopClock => "stop-clock",
+            Self::StartSlow => "start-slow",
+            Self::StopSlow => "stop-slow",
         }
     }
 }
@@ -157,9 +209,52 @@ pub enum FaultDetail {
     },
     /// Packet loss: the probability that a packet between nodes is dropped.
     Loss { probability: f64 },
+    /// Slow network: how packets between the affected nodes are delayed.
+    /// (Before `Process`: an untagged enum tries variants in order, and
+    /// this one's required fields tell it apart.)
+    Slow(SlowDetail),
+    /// A clock change, and each targeted node's outcome.
+    Clock {
+        change: ClockChange,
+        per_node: BTreeMap<NodeName, Outcome>,
+    },
     /// A process fault: each targeted node's outcome.
     Process {
         per_node: BTreeMap<NodeName, NodeOutcome>,
+    },
+}
+
+/// How a slow network delays packets, as the history records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlowDetail {
+    /// The base delay of every affected packet, in milliseconds.
+    pub delay_ms: f64,
+    /// Each packet's delay is drawn uniformly from `delay ± jitter`
+    /// (never below zero), in milliseconds.
+    pub jitter_ms: f64,
+    /// Whether jitter may reorder packets (otherwise each receiver releases
+    /// them in arrival order).
+    pub reorder: bool,
+    /// The slowed links as `[receiver, sender]` pairs, when the fault named
+    /// links rather than nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<(NodeName, NodeName)>,
+}
+
+/// What a clock fault did to the targeted nodes' clocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockChange {
+    /// The clock jumped by `delta_ms` (negative: back).
+    Offset { delta_ms: i64 },
+    /// The clock runs at `factor` times real speed from now on.
+    Rate { factor: f64 },
+    /// The clock jumps by `delta_ms` and back every `period_ms`, for
+    /// `duration_ms`, then returns to where it would have been.
+    Strobe {
+        delta_ms: i64,
+        period_ms: u64,
+        duration_ms: u64,
     },
 }
 
@@ -299,6 +394,44 @@ mod tests {
     }
 
     #[test]
+    fn clock_and_slow_details_round_trip_unambiguously() {
+        let clock = FaultDetail::Clock {
+            change: ClockChange::Strobe {
+                delta_ms: -200,
+                period_ms: 50,
+                duration_ms: 10_000,
+            },
+            per_node: BTreeMap::from([(NodeName::from("n1"), Outcome::Installed)]),
+        };
+        let slow = FaultDetail::Slow(SlowDetail {
+            delay_ms: 150.0,
+            jitter_ms: 10.0,
+            reorder: false,
+            links: vec![("n1".into(), "n3".into()), ("n3".into(), "n1".into())],
+        });
+        assert_eq!(
+            serde_json::to_value(&clock).unwrap(),
+            serde_json::json!({
+                "change": {"strobe": {"delta_ms": -200, "period_ms": 50, "duration_ms": 10000}},
+                "per_node": {"n1": {"outcome": "installed"}},
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&slow).unwrap(),
+            serde_json::json!({
+                "delay_ms": 150.0, "jitter_ms": 10.0, "reorder": false,
+                "links": [["n1", "n3"], ["n3", "n1"]],
+            })
+        );
+        // Each reads back as itself, not as another variant.
+        for detail in [clock, slow] {
+            let back: FaultDetail =
+                serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
+            assert_eq!(back, detail);
+        }
+    }
+
+    #[test]
     fn outcomes_combine_pessimistically() {
         let i = Outcome::Installed;
         let s = Outcome::skipped("x");
@@ -312,12 +445,7 @@ mod tests {
     #[test]
     fn event_names_round_trip() {
         for phase in [Phase::Start, Phase::Stop] {
-            for kind in [
-                FaultKind::Partition,
-                FaultKind::Loss,
-                FaultKind::Kill,
-                FaultKind::Pause,
-            ] {
+            for kind in FaultKind::ALL {
                 let name = EventName::new(phase, kind);
                 let json = serde_json::to_string(&name).unwrap();
                 assert_eq!(json, format!("\"{}\"", name.as_str()));

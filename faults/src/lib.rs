@@ -1,5 +1,6 @@
-//! Faults for a Jepsen-style harness: kill, pause and partition real
-//! processes on this machine, safely, with guaranteed cleanup.
+//! Faults for a Jepsen-style harness: kill, pause, partition, slow down and
+//! skew the clocks of real processes on this machine, safely, with
+//! guaranteed cleanup.
 //!
 //! # The faults
 //!
@@ -9,6 +10,8 @@
 //! | [`Nemesis::pause`] | `SIGSTOP` to each node's process group | [`Nemesis::resume`]: `SIGCONT` |
 //! | [`Nemesis::partition`] | node `a` drops packets from every node in `grudge[a]` | [`Nemesis::heal`] |
 //! | [`Nemesis::loss`] | each packet between two nodes, one of them affected, dropped with probability `p` | [`Nemesis::heal`] |
+//! | [`Nemesis::slow`] | packets between nodes (or on links) held for `delay ± jitter` by an NFQUEUE delayer ([`net::slow`]) | [`Nemesis::heal`] |
+//! | [`clock::ClockControl`] `offset` / `rate` / `strobe` | a node's clock, through libfaketime ([`clock`]) | [`clock::ClockControl::reset`] |
 //!
 //! Targets ([`Target`]: `one`, `leader`, `minority`, `majority`, `all`,
 //! `named`) and partition shapes ([`PartitionShape`]: `isolate-one`,
@@ -96,6 +99,7 @@
 //! }
 //! ```
 
+pub mod clock;
 pub mod error;
 pub mod event;
 pub mod grudge;
@@ -109,8 +113,8 @@ pub mod targets;
 
 pub use error::FaultError;
 pub use event::{
-    EventName, FaultDetail, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, NodeOutcome,
-    Outcome, Phase,
+    ClockChange, EventName, FaultDetail, FaultEvent, FaultId, FaultIds, FaultKind, FaultReport,
+    FaultValue, NodeOutcome, Outcome, Phase, SlowDetail,
 };
 pub use grudge::Grudge;
 pub use nemesis::Nemesis;

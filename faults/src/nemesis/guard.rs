@@ -23,8 +23,11 @@ use std::collections::BTreeMap;
 use super::record::{ActiveNet, dedup, indeterminate_on_error, process_event, report, start, stop};
 use crate::{
     FaultDetail, FaultError, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, Grudge,
-    NodeName, NodeOutcome, Outcome, PartitionShape, Phase,
-    net::{Firewall, LoopbackIptables, RuleBackend},
+    NodeName, NodeOutcome, Outcome, PartitionShape, Phase, SlowDetail,
+    net::{
+        Firewall, LoopbackIptables, RuleBackend,
+        slow::{SlowParams, SlowScope},
+    },
     process::{NodeProcess, NodeSpec, UnexpectedExit},
 };
 
@@ -35,6 +38,7 @@ pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
     next_id: u64,
     partition: Option<ActiveNet>,
     loss: Option<ActiveNet>,
+    slow: Option<ActiveNet>,
     killed: BTreeMap<NodeName, FaultId>,
     paused: BTreeMap<NodeName, FaultId>,
 }
@@ -49,6 +53,7 @@ impl<B: RuleBackend> Nemesis<B> {
             next_id: 0,
             partition: None,
             loss: None,
+            slow: None,
             killed: BTreeMap::new(),
             paused: BTreeMap::new(),
         }
@@ -144,7 +149,42 @@ impl<B: RuleBackend> Nemesis<B> {
         Ok(FaultReport { outcome, events })
     }
 
-    /// Remove every partition and loss rule.
+    /// Delay the packets `scope` names by `params`, replacing any slow
+    /// network in force (see [`crate::net::slow`]).
+    pub async fn slow(
+        &mut self,
+        scope: SlowScope,
+        params: SlowParams,
+    ) -> Result<FaultReport, FaultError> {
+        let Some(firewall) = self.firewall.as_mut() else {
+            return Ok(FaultReport::skipped("network faults are disabled"));
+        };
+        let links = match &scope {
+            SlowScope::Nodes(_) => Vec::new(),
+            SlowScope::Links(_) => scope.pairs(firewall.nodes()),
+        };
+        let nodes: Vec<NodeName> = scope.nodes().into_iter().collect();
+        if nodes.is_empty() {
+            return Ok(FaultReport::skipped("no nodes"));
+        }
+        let outcome = firewall.slow(&scope, params).await?;
+        let mut events: Vec<FaultEvent> = self.slow.take().map(stop).into_iter().collect();
+        let active = ActiveNet {
+            id: self.fresh_id(),
+            nodes,
+            detail: FaultDetail::Slow(SlowDetail {
+                delay_ms: params.delay.as_secs_f64() * 1e3,
+                jitter_ms: params.jitter.as_secs_f64() * 1e3,
+                reorder: params.reorder,
+                links,
+            }),
+        };
+        events.push(start(FaultKind::Slow, &active));
+        self.slow = Some(active);
+        Ok(FaultReport { outcome, events })
+    }
+
+    /// Remove every partition, loss and slow rule.
     pub async fn heal(&mut self) -> Result<FaultReport, FaultError> {
         let Some(firewall) = self.firewall.as_mut() else {
             return Ok(FaultReport::skipped("network faults are disabled"));
@@ -152,7 +192,7 @@ impl<B: RuleBackend> Nemesis<B> {
         // Flush even when nothing is known to be in force: it is cheap and
         // makes heal a reliable reset.
         let outcome = firewall.heal().await?;
-        let events: Vec<FaultEvent> = [self.partition.take(), self.loss.take()]
+        let events: Vec<FaultEvent> = [self.partition.take(), self.loss.take(), self.slow.take()]
             .into_iter()
             .flatten()
             .map(stop)
@@ -335,6 +375,7 @@ impl<B: RuleBackend> Nemesis<B> {
         }
         self.partition = None;
         self.loss = None;
+        self.slow = None;
         self.paused.clear();
     }
 

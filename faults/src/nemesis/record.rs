@@ -11,7 +11,7 @@ use crate::{
     NodeOutcome, Outcome, Phase,
 };
 
-/// The partition or loss in force.
+/// The partition, loss or slow network in force.
 pub(super) struct ActiveNet {
     pub(super) id: FaultId,
     pub(super) nodes: Vec<NodeName>,
@@ -54,6 +54,7 @@ pub(super) fn start(fault: FaultKind, active: &ActiveNet) -> FaultEvent {
 pub(super) fn stop(active: ActiveNet) -> FaultEvent {
     let fault = match active.detail {
         FaultDetail::Loss { .. } => FaultKind::Loss,
+        FaultDetail::Slow(_) => FaultKind::Slow,
         _ => FaultKind::Partition,
     };
     FaultEvent::new(

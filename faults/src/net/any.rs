@@ -8,7 +8,7 @@ use super::{
     namespaces::{NamespacedIptables, NodeNetworks},
     rules::{DropRule, RuleBackend, RuleSet},
 };
-use crate::{FaultError, NodeName};
+use crate::{FaultError, NodeName, netns::NetNamespace};
 
 /// The loopback backend or the per-node-namespaces backend.
 #[derive(Debug)]
@@ -50,6 +50,13 @@ impl RuleBackend for AnyBackend {
         match self {
             Self::Loopback(b) => b.render(set, rules),
             Self::Namespaces(b) => b.render(set, rules),
+        }
+    }
+
+    fn receiver_namespace(&self, node: &NodeName) -> Result<NetNamespace, FaultError> {
+        match self {
+            Self::Loopback(b) => b.receiver_namespace(node),
+            Self::Namespaces(b) => b.receiver_namespace(node),
         }
     }
 }

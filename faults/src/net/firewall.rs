@@ -1,12 +1,15 @@
 //! [`Firewall`]: network faults as verbs, over a [`RuleBackend`].
 //!
-//! Owns the current partition and packet loss, validates them against the
-//! cluster's nodes, and turns them into rule-set replacements.
+//! Owns the current partition, packet loss and slow network, validates
+//! them against the cluster's nodes, turns them into rule-set
+//! replacements, and owns the delayer threads of the slow network.
 //!
 //! Invariants:
 //! - A partition replaces the previous partition; a loss replaces the
-//!   previous loss; `heal` removes both. Partition and loss are
-//!   independent rule sets.
+//!   previous loss; a slow network the previous one; `heal` removes all.
+//!   They are independent rule sets.
+//! - Delayers run in every namespace that has slow rules, from before the
+//!   rules are installed until after they are removed.
 //! - After an indeterminate change (a timed-out `iptables`), the firewall
 //!   assumes the rules may be in force, so `heal` and `Drop` still clear
 //!   them.
@@ -20,8 +23,9 @@ use std::{
 use super::{
     Iptables, LoopbackIptables,
     rules::{DropRule, RuleBackend, RuleSet, loss_rules, partition_rules},
+    slow::{DelayStats, Delayer, MAX_HELD, SlowParams, SlowScope},
 };
-use crate::{FaultError, Grudge, NodeName, Outcome};
+use crate::{FaultError, Grudge, NodeName, Outcome, netns::NamespaceId};
 
 /// Network faults for one cluster.
 pub struct Firewall<B: RuleBackend = LoopbackIptables> {
@@ -29,6 +33,9 @@ pub struct Firewall<B: RuleBackend = LoopbackIptables> {
     nodes: BTreeSet<NodeName>,
     partition: Option<Grudge>,
     loss: Option<(BTreeSet<NodeName>, f64)>,
+    slow: Option<(SlowScope, SlowParams)>,
+    /// One delayer per namespace with slow rules.
+    delayers: BTreeMap<NamespaceId, Delayer>,
     /// Rules may be installed.
     dirty: bool,
 }
@@ -59,6 +66,8 @@ impl<B: RuleBackend> Firewall<B> {
             nodes: nodes.into_iter().collect(),
             partition: None,
             loss: None,
+            slow: None,
+            delayers: BTreeMap::new(),
             dirty: false,
         }
     }
@@ -81,6 +90,78 @@ impl<B: RuleBackend> Firewall<B> {
     /// The packet loss in force (or possibly in force), if any.
     pub fn current_loss(&self) -> Option<(&BTreeSet<NodeName>, f64)> {
         self.loss.as_ref().map(|(n, p)| (n, *p))
+    }
+
+    /// The slow network in force (or possibly in force), if any.
+    pub fn current_slow(&self) -> Option<&(SlowScope, SlowParams)> {
+        self.slow.as_ref()
+    }
+
+    /// What the delayers have done so far, per namespace.
+    pub fn delay_stats(&self) -> BTreeMap<NamespaceId, DelayStats> {
+        self.delayers
+            .iter()
+            .map(|(ns, d)| (*ns, d.stats()))
+            .collect()
+    }
+
+    /// Delay the packets `scope` names by `params`, replacing any slow
+    /// network in force. Starts a delayer in each receiving namespace
+    /// before installing the rules.
+    pub async fn slow(
+        &mut self,
+        scope: &SlowScope,
+        params: SlowParams,
+    ) -> Result<Outcome, FaultError> {
+        params.validate()?;
+        self.check_known(scope.nodes().iter())?;
+        let rules = scope.rules(&self.nodes);
+        let mut wanted = BTreeMap::new();
+        for rule in &rules {
+            let namespace = self.backend.receiver_namespace(&rule.to)?;
+            wanted.insert(namespace.id(), namespace);
+        }
+        for (id, namespace) in &wanted {
+            match self.delayers.get(id) {
+                Some(delayer) => delayer.set_params(params),
+                None => {
+                    let delayer = Delayer::start(namespace, MAX_HELD, params)?;
+                    self.delayers.insert(*id, delayer);
+                }
+            }
+        }
+        let outcome = self.apply(RuleSet::Slow, &rules).await?;
+        self.slow = (!rules.is_empty()).then(|| (scope.clone(), params));
+        if outcome.is_installed() {
+            self.stop_delayers(|id| !wanted.contains_key(id));
+        }
+        Ok(outcome)
+    }
+
+    /// Remove the slow network (rules first, then the delayers, which
+    /// release what they hold), keeping partition and loss.
+    pub async fn heal_slow(&mut self) -> Result<Outcome, FaultError> {
+        let outcome = self.apply(RuleSet::Slow, &[]).await?;
+        if outcome.is_installed() {
+            self.stop_delayers(|_| true);
+        }
+        self.slow = None;
+        Ok(outcome)
+    }
+
+    fn stop_delayers(&mut self, stop: impl Fn(&NamespaceId) -> bool) {
+        let ids: Vec<NamespaceId> = self
+            .delayers
+            .keys()
+            .copied()
+            .filter(|id| stop(id))
+            .collect();
+        for id in ids {
+            if let Some(mut delayer) = self.delayers.remove(&id) {
+                let stats = delayer.stop();
+                tracing::info!(namespace = %id, ?stats, "delayer stopped");
+            }
+        }
     }
 
     /// Make every node drop packets from the nodes it holds a grudge
@@ -127,11 +208,13 @@ impl<B: RuleBackend> Firewall<B> {
         Ok(outcome)
     }
 
-    /// Remove every rule: partition and loss. Flushes only our chains.
+    /// Remove every rule: partition, loss and slow. Flushes only our
+    /// chains.
     pub async fn heal(&mut self) -> Result<Outcome, FaultError> {
         let partition = self.heal_partition().await?;
         let loss = self.heal_loss().await?;
-        let outcome = Outcome::combine([&partition, &loss]);
+        let slow = self.heal_slow().await?;
+        let outcome = Outcome::combine([&partition, &loss, &slow]);
         if outcome.is_installed() {
             self.dirty = false;
         }
@@ -141,8 +224,10 @@ impl<B: RuleBackend> Firewall<B> {
     /// [`Firewall::heal`], synchronously (for `Drop` and signal paths).
     pub fn heal_blocking(&mut self) -> Result<(), FaultError> {
         self.backend.clear_blocking()?;
+        self.stop_delayers(|_| true);
         self.partition = None;
         self.loss = None;
+        self.slow = None;
         self.dirty = false;
         Ok(())
     }

@@ -27,7 +27,7 @@ use super::{
     iptables::Iptables,
     rules::{DropRule, RuleBackend, RuleSet},
 };
-use crate::{FaultError, NodeName};
+use crate::{FaultError, NodeName, netns::NetNamespace};
 
 /// The chain jumped to from `INPUT`.
 pub const CHAIN: &str = "HARNESS";
@@ -35,26 +35,44 @@ pub const CHAIN: &str = "HARNESS";
 pub const PARTITION_CHAIN: &str = "HARNESS-PARTITION";
 /// The chain holding packet-loss rules.
 pub const LOSS_CHAIN: &str = "HARNESS-LOSS";
+/// The chain holding slow-network (NFQUEUE) rules.
+pub const SLOW_CHAIN: &str = "HARNESS-SLOW";
 
 /// The chain of a rule set.
 pub fn chain_of(set: RuleSet) -> &'static str {
     match set {
         RuleSet::Partition => PARTITION_CHAIN,
         RuleSet::Loss => LOSS_CHAIN,
+        RuleSet::Slow => SLOW_CHAIN,
     }
 }
 
-/// `iptables-restore` input creating (and flushing) our chains.
+/// `iptables-restore` input creating (and flushing) our chains. The order
+/// of the jumps is the evaluation order of [`super::rules`]: partition,
+/// slow, loss.
 pub(crate) fn skeleton() -> String {
     format!(
-        "*filter\n:{CHAIN} - [0:0]\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\n\
-         -A {CHAIN} -j {PARTITION_CHAIN}\n-A {CHAIN} -j {LOSS_CHAIN}\nCOMMIT\n"
+        "*filter\n:{CHAIN} - [0:0]\n:{PARTITION_CHAIN} - [0:0]\n:{SLOW_CHAIN} - [0:0]\n\
+         :{LOSS_CHAIN} - [0:0]\n-A {CHAIN} -j {PARTITION_CHAIN}\n-A {CHAIN} -j {SLOW_CHAIN}\n\
+         -A {CHAIN} -j {LOSS_CHAIN}\nCOMMIT\n"
     )
 }
 
-/// `iptables-restore` input flushing the partition and loss chains.
+/// `iptables-restore` input flushing the partition, slow and loss chains.
 pub(crate) fn flush_all_input() -> String {
-    format!("*filter\n:{PARTITION_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\nCOMMIT\n")
+    format!(
+        "*filter\n:{PARTITION_CHAIN} - [0:0]\n:{SLOW_CHAIN} - [0:0]\n:{LOSS_CHAIN} - [0:0]\n\
+         COMMIT\n"
+    )
+}
+
+/// The match and target of a rule of `set` (after its addresses).
+pub(crate) fn action(set: RuleSet, rule: &DropRule) -> String {
+    match (set, rule.probability) {
+        (RuleSet::Slow, _) => format!(" {}", super::slow::queue_target()),
+        (_, Some(p)) => format!(" -m statistic --mode random --probability {p} -j DROP"),
+        (_, None) => " -j DROP".to_owned(),
+    }
 }
 
 /// `iptables-restore --noflush` input replacing the chain of `set` with
@@ -89,6 +107,8 @@ pub(crate) async fn install_chains(iptables: &Iptables) -> Result<(), FaultError
 pub struct LoopbackIptables {
     iptables: Iptables,
     addrs: BTreeMap<NodeName, Ipv4Addr>,
+    /// The namespace the chains live in (the run's), where delayers run.
+    namespace: Option<NetNamespace>,
 }
 
 impl LoopbackIptables {
@@ -101,7 +121,15 @@ impl LoopbackIptables {
         let version = iptables.version().await?;
         tracing::info!(version = version.trim(), "iptables found");
         install_chains(&iptables).await?;
-        Ok(Self { iptables, addrs })
+        let namespace = match iptables.namespace() {
+            Some(ns) => ns.clone(),
+            None => NetNamespace::current()?,
+        };
+        Ok(Self {
+            iptables,
+            addrs,
+            namespace: Some(namespace),
+        })
     }
 
     /// The runner, for inspection (`iptables -S`) in tests and logs.
@@ -142,16 +170,22 @@ impl RuleBackend for LoopbackIptables {
             .iter()
             .map(|rule| {
                 let (from, to) = (self.addr(&rule.from)?, self.addr(&rule.to)?);
-                let chance = match rule.probability {
-                    Some(p) => format!(" -m statistic --mode random --probability {p}"),
-                    None => String::new(),
-                };
                 Ok(format!(
-                    "-A {} -s {from}/32 -d {to}/32{chance} -j DROP",
-                    chain_of(set)
+                    "-A {} -s {from}/32 -d {to}/32{}",
+                    chain_of(set),
+                    action(set, rule)
                 ))
             })
             .collect()
+    }
+
+    fn receiver_namespace(&self, node: &NodeName) -> Result<NetNamespace, FaultError> {
+        self.addr(node)?;
+        self.namespace
+            .clone()
+            .ok_or_else(|| FaultError::PacketQueue {
+                detail: "the loopback backend has no namespace".into(),
+            })
     }
 }
 
@@ -167,6 +201,7 @@ mod tests {
         LoopbackIptables {
             iptables: Iptables::default(),
             addrs,
+            namespace: None,
         }
     }
 
@@ -200,6 +235,26 @@ mod tests {
                 "-A HARNESS-LOSS -s 127.0.0.12/32 -d 127.0.0.11/32 -m statistic --mode random --probability 0.25 -j DROP"
             ]
         );
+    }
+
+    #[test]
+    fn slow_rules_queue_unmarked_packets() {
+        let rule = DropRule {
+            to: "n1".into(),
+            from: "n2".into(),
+            probability: None,
+        };
+        assert_eq!(
+            backend().render(RuleSet::Slow, &[rule]).unwrap(),
+            [
+                "-A HARNESS-SLOW -s 127.0.0.12/32 -d 127.0.0.11/32 -m mark ! --mark 0x510000/0x510000 \
+                 -j NFQUEUE --queue-num 5105 --queue-bypass"
+            ]
+        );
+        // Partition first, then slow, then loss.
+        let skeleton = skeleton();
+        let at = |chain: &str| skeleton.find(&format!("-j {chain}\n")).unwrap();
+        assert!(at(PARTITION_CHAIN) < at(SLOW_CHAIN) && at(SLOW_CHAIN) < at(LOSS_CHAIN));
     }
 
     #[test]

@@ -8,16 +8,18 @@
 //! namespaces (issue 7) are a second backend that installs the same rules
 //! in each destination node's own namespace.
 //!
-//! Evaluation: a packet from node `from` to node `to` is dropped if any
-//! rule of any [`RuleSet`] matches the pair (and, for a probabilistic rule,
-//! its coin says so); otherwise it is accepted. Rules never match traffic
-//! from or to addresses outside the cluster (clients, the controller).
+//! Evaluation, in this order: a packet from node `from` to node `to` is
+//! dropped if a partition rule matches the pair; otherwise it is delayed
+//! if a slow rule matches (and evaluated again, from the top, when its
+//! delay is over); then it is dropped if a loss rule matches and its coin
+//! says so; otherwise it is accepted. Rules never match traffic from or to
+//! addresses outside the cluster (clients, the controller).
 
 use std::{collections::BTreeSet, future::Future};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FaultError, Grudge, NodeName};
+use crate::{FaultError, Grudge, NodeName, netns::NetNamespace};
 
 /// Packets from `from` arriving at `to` are dropped (always, or with
 /// `probability`).
@@ -38,11 +40,15 @@ pub enum RuleSet {
     Partition,
     /// The current packet loss's rules.
     Loss,
+    /// The current slow network's rules: a rule *delays* packets from
+    /// `from` arriving at `to` (see [`super::slow`]) instead of dropping
+    /// them.
+    Slow,
 }
 
 impl RuleSet {
-    /// Both sets.
-    pub const ALL: [Self; 2] = [Self::Partition, Self::Loss];
+    /// Every set.
+    pub const ALL: [Self; 3] = [Self::Partition, Self::Loss, Self::Slow];
 }
 
 /// The rules of a partition: `to` drops packets from every node it holds a
@@ -104,6 +110,15 @@ pub trait RuleBackend: Send {
 
     /// The rules as the backend writes them (for logs, docs and tests).
     fn render(&self, set: RuleSet, rules: &[DropRule]) -> Result<Vec<String>, FaultError>;
+
+    /// The network namespace in which `node`'s incoming packets are
+    /// filtered: where a delayer for the node's slow rules must run.
+    /// Backends that cannot delay packets keep the default, an error.
+    fn receiver_namespace(&self, node: &NodeName) -> Result<NetNamespace, FaultError> {
+        Err(FaultError::PacketQueue {
+            detail: format!("this rule backend cannot delay packets to {node}"),
+        })
+    }
 }
 
 #[cfg(test)]

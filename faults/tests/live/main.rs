@@ -19,11 +19,13 @@
 //! Arguments: substrings filter tests by name (`--exact` for exact names);
 //! `--list` lists them; other libtest flags are accepted and ignored.
 
+mod clock;
 mod etcd;
 mod isolation;
 mod namespaces;
 mod process;
 mod sigkill;
+mod slow;
 mod support;
 mod traffic;
 
@@ -91,6 +93,18 @@ const TESTS: &[Test] = &[
         run: namespaces::controller_killed,
     },
     Test {
+        name: "slow::delay_in_loopback_mode",
+        run: slow::loopback,
+    },
+    Test {
+        name: "slow::delay_in_namespaces_mode",
+        run: slow::namespaces,
+    },
+    Test {
+        name: "clock::faked_clocks_offset_rate_jump",
+        run: clock::faked_clocks,
+    },
+    Test {
         name: "etcd::isolate_leader_in_node_namespaces",
         run: etcd::partition_etcd,
     },
@@ -109,6 +123,10 @@ const SCENARIOS: &[Scenario] = &[
     namespaces::EXIT_WITHOUT_CLEANUP,
     namespaces::CONTROLLER,
     etcd::SCENARIO,
+    clock::SCENARIO,
+    clock::NODE,
+    slow::LOOPBACK,
+    slow::NAMESPACES,
 ];
 
 fn main() -> ExitCode {

@@ -34,9 +34,10 @@ use crate::{
     FaultError, NodeName,
     net::{
         Iptables,
-        loopback::{chain_of, flush_all_input, install_chains, replace_chain_input},
+        loopback::{action, chain_of, flush_all_input, install_chains, replace_chain_input},
         rules::{DropRule, RuleBackend, RuleSet},
     },
+    netns::NetNamespace,
 };
 
 /// One node: its address, and `iptables` bound to its namespace.
@@ -44,6 +45,7 @@ use crate::{
 struct Member {
     addr: Ipv4Addr,
     iptables: Iptables,
+    namespace: NetNamespace,
 }
 
 /// Per-node rules in per-node namespaces. See the module docs.
@@ -73,6 +75,7 @@ impl NamespacedIptables {
                 Member {
                     addr: node.addr,
                     iptables: bound,
+                    namespace: node.namespace.clone(),
                 },
             );
         }
@@ -115,16 +118,16 @@ impl NamespacedIptables {
             .collect();
         for rule in rules {
             let from = self.member(&rule.from)?.addr;
-            let chance = match rule.probability {
-                Some(p) => format!(" -m statistic --mode random --probability {p}"),
-                None => String::new(),
-            };
             lines
                 .get_mut(&rule.to)
                 .ok_or_else(|| FaultError::UnknownNode {
                     node: rule.to.clone(),
                 })?
-                .push(format!("-A {} -s {from}/32{chance} -j DROP", chain_of(set)));
+                .push(format!(
+                    "-A {} -s {from}/32{}",
+                    chain_of(set),
+                    action(set, rule)
+                ));
         }
         Ok(lines)
     }
@@ -264,6 +267,10 @@ impl RuleBackend for NamespacedIptables {
             .flat_map(|(node, lines)| lines.into_iter().map(move |l| format!("{node}: {l}")))
             .collect())
     }
+
+    fn receiver_namespace(&self, node: &NodeName) -> Result<NetNamespace, FaultError> {
+        Ok(self.member(node)?.namespace.clone())
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +286,7 @@ mod tests {
                     Member {
                         addr: Ipv4Addr::new(10, 77, 0, 10 + i as u8),
                         iptables: Iptables::default(),
+                        namespace: NetNamespace::current().unwrap(),
                     },
                 )
             })
@@ -332,6 +340,22 @@ mod tests {
             backend().render(RuleSet::Loss, &[rule]).unwrap(),
             [
                 "n1: -A HARNESS-LOSS -s 10.77.0.12/32 -m statistic --mode random --probability 0.25 -j DROP"
+            ]
+        );
+    }
+
+    #[test]
+    fn slow_rules_queue_in_the_receivers_namespace() {
+        let rule = DropRule {
+            to: "n3".into(),
+            from: "n1".into(),
+            probability: None,
+        };
+        assert_eq!(
+            backend().render(RuleSet::Slow, &[rule]).unwrap(),
+            [
+                "n3: -A HARNESS-SLOW -s 10.77.0.11/32 -m mark ! --mark 0x510000/0x510000 -j NFQUEUE \
+                 --queue-num 5105 --queue-bypass"
             ]
         );
     }
