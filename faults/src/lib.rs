@@ -96,6 +96,7 @@
 //! }
 //! ```
 
+pub mod disk;
 pub mod error;
 pub mod event;
 pub mod grudge;
