@@ -26,8 +26,8 @@ use super::{
 };
 use crate::netns;
 
-/// The file system type the mounts show in `/proc/*/mountinfo`
-/// (`fuse.durablefs`).
+/// The name the mounts show in `/proc/*/mountinfo`: their source, and
+/// their FUSE subtype where the mount helper records one.
 pub const FS_TYPE: &str = "durablefs";
 
 /// Counters of a mount, for reports.
@@ -245,17 +245,22 @@ fn prepare(backing: &Path, mountpoint: &Path) -> Result<(PathBuf, PathBuf), Disk
 }
 
 /// Whether `mountinfo` (the text of a `/proc/<pid>/mountinfo`) shows a
-/// durable mount at `mountpoint`, or anywhere if `None`.
+/// durable mount at `mountpoint`, or anywhere if `None`: a FUSE mount
+/// whose type is `fuse.durablefs` or whose source is `durablefs` (a mount
+/// made by the `mount` syscall directly shows type `fuse`).
 pub fn mounted_in(mountinfo: &str, mountpoint: Option<&Path>) -> bool {
-    let fs_type = format!("fuse.{FS_TYPE}");
+    let subtype = format!("fuse.{FS_TYPE}");
     mountinfo.lines().any(|line| {
-        // "... <mount point> <options> ... - <fs type> <source> <options>"
+        // "<id> <parent> <dev> <root> <mount point> <options> ... - <type> <source> <options>"
         let Some((left, right)) = line.split_once(" - ") else {
             return false;
         };
         let here = left.split(' ').nth(4).map(Path::new);
-        right.split(' ').next() == Some(fs_type.as_str())
-            && mountpoint.is_none_or(|m| here == Some(m))
+        let mut fields = right.split(' ');
+        let (fs_type, source) = (fields.next(), fields.next());
+        let ours = fs_type == Some(subtype.as_str())
+            || (fs_type.is_some_and(|t| t.starts_with("fuse")) && source == Some(FS_TYPE));
+        ours && mountpoint.is_none_or(|m| here == Some(m))
     })
 }
 
@@ -265,4 +270,23 @@ pub fn mounted_here(mountpoint: Option<&Path>) -> io::Result<bool> {
         &fs::read_to_string("/proc/self/mountinfo")?,
         mountpoint,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durable_mounts_are_found_in_mountinfo() {
+        let info = "46 45 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+                    66 46 0:40 / /tmp/x/n1 rw,nosuid,nodev,relatime - fuse durablefs rw,user_id=0\n\
+                    67 46 0:41 / /tmp/x/n2 rw - fuse.durablefs durablefs rw\n\
+                    68 46 0:42 / /tmp/x/n3 rw - fuse.sshfs host:/ rw\n";
+        assert!(mounted_in(info, None));
+        assert!(mounted_in(info, Some(Path::new("/tmp/x/n1"))));
+        assert!(mounted_in(info, Some(Path::new("/tmp/x/n2"))));
+        assert!(!mounted_in(info, Some(Path::new("/tmp/x/n3"))));
+        assert!(!mounted_in(info, Some(Path::new("/"))));
+        assert!(!mounted_in("46 45 254:0 / / rw - ext4 /dev/vda rw\n", None));
+    }
 }
