@@ -69,6 +69,13 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000, value_name = "ENTRIES")]
     pub log_keep: u64,
 
+    /// DELIBERATELY UNSAFE: never fsync (redb `Durability::None` for the
+    /// log, the vote and the state machine), so writes are acknowledged
+    /// before they are durable. A power loss then loses acknowledged
+    /// writes; this exists for the harness to prove it catches that.
+    #[arg(long)]
+    pub unsafe_no_fsync: bool,
+
     /// How long a client request may wait for replication or a read barrier
     /// before it is answered with a timeout error, in milliseconds.
     #[arg(long, default_value_t = 2_000, value_name = "MS")]
@@ -121,6 +128,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub read_mode: ReadMode,
     pub timing: Timing,
+    /// `--unsafe-no-fsync`: commits never wait for the disk.
+    pub unsafe_no_fsync: bool,
 }
 
 fn parse_peer(text: &str) -> Result<(NodeId, SocketAddr), String> {
@@ -195,6 +204,7 @@ impl Args {
                 snapshot_threshold: self.snapshot_threshold.max(1),
                 log_keep: self.log_keep,
             },
+            unsafe_no_fsync: self.unsafe_no_fsync,
         })
     }
 }
@@ -226,6 +236,12 @@ mod tests {
             config.members.keys().copied().collect::<Vec<_>>(),
             vec![1, 2]
         );
+    }
+
+    #[test]
+    fn fsync_is_on_unless_deliberately_off() {
+        assert!(!args(&[]).unwrap().unsafe_no_fsync);
+        assert!(args(&["--unsafe-no-fsync"]).unwrap().unsafe_no_fsync);
     }
 
     #[test]

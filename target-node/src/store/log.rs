@@ -4,11 +4,23 @@
 //! - The `entries` table holds a contiguous range of indexes (no holes):
 //!   appends extend it at the end, `truncate` removes a suffix and `purge`
 //!   a prefix.
-//! - `last_purged` is written in the same transaction that removes the
-//!   purged entries, so the log state is consistent after any crash.
+//! - `last_purged` is what openraft asked to purge (the *logical* start of
+//!   the log: entries at or below it are never read). Entries are deleted
+//!   *physically* only up to the state machine's durably applied index
+//!   ([`super::applied::DurableApplied`]); the rest of a purge is done by a
+//!   later purge or append, once the state machine has caught up. So after
+//!   any crash every entry after the durable state machine is still here.
+//! - At open, a `last_purged` beyond the state machine (a crash between a
+//!   purge and the snapshot install it was for) is moved back to the state
+//!   machine's `last_applied`, which un-hides the entries still needed.
 //! - Every mutation commits with fsync before openraft is told it happened.
 
-use std::{fmt::Debug, ops::RangeBounds, path::Path, sync::Arc};
+use std::{
+    fmt::Debug,
+    ops::RangeBounds,
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use openraft::{
     ErrorSubject, ErrorVerb, LogState, RaftLogReader, storage::LogFlushed, storage::RaftLogStorage,
@@ -16,7 +28,7 @@ use openraft::{
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{
-    Sync,
+    Applied, Sync, SyncPolicy,
     codec::{decode, encode, io_err},
 };
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
@@ -32,19 +44,83 @@ const LAST_PURGED: &str = "last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    policy: SyncPolicy,
+    /// How far the state machine is durable: the physical purge limit.
+    applied: Applied,
+    /// The logical start of the log (cached `last_purged`).
+    purged: Arc<Mutex<Option<LogId>>>,
 }
 
 impl LogStore {
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    /// Opens the log; `loaded_applied` is the state machine's
+    /// `last_applied` as found on disk, for the repair described above.
+    pub(super) fn open(
+        path: &Path,
+        policy: SyncPolicy,
+        applied: Applied,
+        loaded_applied: Option<LogId>,
+    ) -> Result<Self, StorageError> {
         let db = Database::create(path).map_err(io_err(ErrorSubject::Store, ErrorVerb::Read))?;
-        let store = Self { db: Arc::new(db) };
+        let store = Self {
+            db: Arc::new(db),
+            policy,
+            applied,
+            purged: Arc::default(),
+        };
         // Create the tables up front so that readers never see them missing.
         store.write(ErrorSubject::Store, |txn| {
             txn.open_table(ENTRIES)?;
             txn.open_table(META)?;
             Ok(())
         })?;
+        let mut purged: Option<LogId> = store.read_meta(LAST_PURGED, ErrorSubject::Store)?;
+        if purged.map(|id| id.index) > loaded_applied.map(|id| id.index) {
+            tracing::warn!(
+                last_purged = ?purged,
+                last_applied = ?loaded_applied,
+                "the log was purged past the durable state machine (a crash before a snapshot \
+                 install was durable); un-purging the entries still needed"
+            );
+            store.write(ErrorSubject::Store, |txn| {
+                let mut meta = txn.open_table(META)?;
+                match &loaded_applied {
+                    Some(id) => meta.insert(LAST_PURGED, encode(id).as_slice())?,
+                    None => meta.remove(LAST_PURGED)?,
+                };
+                Ok(())
+            })?;
+            purged = loaded_applied;
+        }
+        *store.purged_lock() = purged;
         Ok(store)
+    }
+
+    fn purged_lock(&self) -> std::sync::MutexGuard<'_, Option<LogId>> {
+        self.purged.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The logical start of the log.
+    fn purged(&self) -> Option<LogId> {
+        *self.purged_lock()
+    }
+
+    /// Entries at or below this index may be deleted for good: purged, and
+    /// covered by the durable state machine.
+    fn deletable(&self) -> Option<u64> {
+        let purged = self.purged()?.index;
+        Some(purged.min(self.applied.index()?))
+    }
+
+    /// Every index physically stored, purged or not (for tests).
+    #[cfg(test)]
+    pub(super) fn stored_indexes(&self) -> Vec<u64> {
+        let txn = self.db.begin_read().expect("read");
+        let table = txn.open_table(ENTRIES).expect("entries");
+        table
+            .iter()
+            .expect("iterate")
+            .map(|item| item.expect("entry").0.value())
+            .collect()
     }
 
     /// Runs `f` in one write transaction and commits it durably.
@@ -52,7 +128,8 @@ impl LogStore {
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        super::commit(&self.db, Sync::Now, f).map_err(io_err(subject, ErrorVerb::Write))
+        super::commit(&self.db, self.policy.effective(Sync::Now), f)
+            .map_err(io_err(subject, ErrorVerb::Write))
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(
@@ -79,18 +156,23 @@ impl LogStore {
         sync: Sync,
     ) -> Result<(), StorageError> {
         let bytes = encode(value);
-        super::commit(&self.db, sync, |txn| {
+        super::commit(&self.db, self.policy.effective(sync), |txn| {
             txn.open_table(META)?.insert(key, bytes.as_slice())?;
             Ok(())
         })
         .map_err(io_err(subject, ErrorVerb::Write))
     }
 
+    /// The last entry after the logical start, if any.
     fn last_entry(&self) -> Result<Option<Entry>, StorageError> {
+        let first = self.purged().map_or(0, |id| id.index + 1);
         let read = || -> Result<Option<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(ENTRIES)?;
-            Ok(table.last()?.map(|(_, v)| v.value().to_vec()))
+            Ok(table
+                .last()?
+                .filter(|(k, _)| k.value() >= first)
+                .map(|(_, v)| v.value().to_vec()))
         };
         match read().map_err(io_err(ErrorSubject::Logs, ErrorVerb::Read))? {
             Some(bytes) => Ok(Some(decode(&bytes, ErrorSubject::Logs)?)),
@@ -104,13 +186,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
+        let first = self.purged().map_or(0, |id| id.index + 1);
         let read = || -> Result<Vec<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(ENTRIES)?;
             let mut out = Vec::new();
             for item in table.range(range)? {
-                let (_, v) = item?;
-                out.push(v.value().to_vec());
+                let (k, v) = item?;
+                if k.value() >= first {
+                    out.push(v.value().to_vec());
+                }
             }
             Ok(out)
         };
@@ -125,7 +210,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_purged_log_id: Option<LogId> = self.read_meta(LAST_PURGED, ErrorSubject::Store)?;
+        let last_purged_log_id = self.purged();
         let last_log_id = match self.last_entry()? {
             Some(entry) => Some(entry.log_id),
             None => last_purged_log_id,
@@ -168,6 +253,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     /// # Correctness
     /// The entries are committed (fsynced) in one transaction before the
     /// callback reports them persisted, and are readable when this returns.
+    /// The same transaction finishes any purge the state machine has since
+    /// caught up with.
     async fn append<I>(
         &mut self,
         entries: I,
@@ -181,8 +268,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .into_iter()
             .map(|entry| (entry.log_id.index, encode(&entry)))
             .collect();
+        let deletable = self.deletable();
         let result = self.write(ErrorSubject::Logs, |txn| {
             let mut table = txn.open_table(ENTRIES)?;
+            if let Some(upto) = deletable {
+                table.retain_in(..=upto, |_, _| false)?;
+            }
             for (index, bytes) in &encoded {
                 table.insert(*index, bytes.as_slice())?;
             }
@@ -209,16 +300,34 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
     }
 
-    /// Removes every entry with index `<= log_id.index` and records `log_id`
-    /// as the last purged one, atomically.
+    /// Records `log_id` as the last purged entry: nothing at or below it
+    /// is read again. Deletes the entries up to it that the durable state
+    /// machine covers, after syncing the state machine if it is behind
+    /// (an installed snapshot already committed becomes durable here).
+    ///
+    /// # Correctness
+    /// openraft calls this right after handing a snapshot install to the
+    /// state-machine worker, without waiting for it. Deleting entries the
+    /// state machine does not durably hold would let a crash before the
+    /// install leave a log that starts after the state machine: the node
+    /// could not re-apply and would never start again.
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        if self.applied.index() < Some(log_id.index) && self.policy == SyncPolicy::Fsync {
+            self.applied
+                .sync_now()
+                .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))?;
+        }
         let bytes = encode(&log_id);
+        let deletable = self.applied.index().map(|i| i.min(log_id.index));
         self.write(ErrorSubject::Logs, |txn| {
-            txn.open_table(ENTRIES)?
-                .retain_in(..=log_id.index, |_, _| false)?;
+            if let Some(upto) = deletable {
+                txn.open_table(ENTRIES)?.retain_in(..=upto, |_, _| false)?;
+            }
             txn.open_table(META)?
                 .insert(LAST_PURGED, bytes.as_slice())?;
             Ok(())
-        })
+        })?;
+        *self.purged_lock() = Some(log_id);
+        Ok(())
     }
 }

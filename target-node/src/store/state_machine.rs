@@ -32,7 +32,8 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 
 use super::{
-    Sync,
+    Sync, SyncPolicy,
+    applied::DurableApplied,
     codec::{decode, encode, io_err},
 };
 use crate::types::{
@@ -41,19 +42,21 @@ use crate::types::{
 };
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-const LAST_APPLIED: &str = "last_applied";
+pub(super) const LAST_APPLIED: &str = "last_applied";
 
 /// Every this many apply batches, one is synced, which bounds how much a
 /// restarted node re-applies and lets redb reuse the pages of older
 /// versions.
 ///
 /// # Correctness
-/// Unsynced applies are safe because openraft only purges log entries that
-/// a snapshot covers, and storing a snapshot is a synced commit of this
-/// same database, which makes every earlier apply durable with it. So after
-/// a crash the state machine is never behind the purged part of the log.
+/// Unsynced applies are safe because the log store never deletes entries
+/// past the durably applied index ([`DurableApplied`]): a crash rolls the
+/// state machine back to a synced commit, and the log still holds every
+/// entry after it, to be re-applied. (openraft's own argument, that it
+/// only purges what a stored snapshot covers, fails when a follower
+/// installs a snapshot: the purge does not wait for the install.)
 const SYNC_EVERY: u32 = 64;
 const MEMBERSHIP: &str = "membership";
 const SNAPSHOT_META: &str = "snapshot_meta";
@@ -101,20 +104,24 @@ struct SnapshotBody {
 /// The redb-backed state machine. Cloning shares the database and the view.
 #[derive(Clone)]
 pub struct StateMachineStore {
-    db: Arc<Database>,
+    /// The database, and how far it is durable.
+    applied: Arc<DurableApplied>,
     view: KvView,
     /// Apply batches since the last synced commit.
     unsynced: Arc<AtomicU32>,
+    /// `last_applied` as found at open.
+    loaded: Option<LogId>,
 }
 
 impl StateMachineStore {
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    pub fn open(path: &Path, policy: SyncPolicy) -> Result<Self, StorageError> {
         let db =
             Database::create(path).map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
-        let store = Self {
-            db: Arc::new(db),
+        let mut store = Self {
+            applied: Arc::new(DurableApplied::new(Arc::new(db), policy)),
             view: KvView::default(),
             unsynced: Arc::default(),
+            loaded: None,
         };
         store.write(|txn| {
             txn.open_table(KV)?;
@@ -122,6 +129,7 @@ impl StateMachineStore {
             Ok(())
         })?;
         let state = store.load()?;
+        store.loaded = state.last_applied;
         store
             .view
             .0
@@ -133,6 +141,20 @@ impl StateMachineStore {
 
     pub fn view(&self) -> KvView {
         self.view.clone()
+    }
+
+    /// The durability mark, for the log store.
+    pub(super) fn durable_applied(&self) -> Arc<DurableApplied> {
+        self.applied.clone()
+    }
+
+    /// `last_applied` as found on disk at open.
+    pub(super) fn loaded_applied(&self) -> Option<LogId> {
+        self.loaded
+    }
+
+    fn db(&self) -> &Database {
+        self.applied.db()
     }
 
     /// Commits durably (fsync).
@@ -150,14 +172,15 @@ impl StateMachineStore {
         if sync == Sync::Now {
             self.unsynced.store(0, Ordering::Relaxed);
         }
-        super::commit(&self.db, sync, f)
+        self.applied
+            .commit(sync, f)
             .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
     }
 
     /// Reads the applied state from disk (at startup).
     fn load(&self) -> Result<AppliedState, StorageError> {
         let read = || -> Result<EncodedState, redb::Error> {
-            let txn = self.db.begin_read()?;
+            let txn = self.db().begin_read()?;
             let kv = txn.open_table(KV)?;
             let mut pairs = Vec::new();
             for item in kv.iter()? {
@@ -192,7 +215,7 @@ impl StateMachineStore {
 
     fn stored_snapshot(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
         let read = || -> Result<Option<(Encoded, Encoded)>, redb::Error> {
-            let txn = self.db.begin_read()?;
+            let txn = self.db().begin_read()?;
             let meta = txn.open_table(META)?;
             let m = meta.get(SNAPSHOT_META)?.map(|v| v.value().to_vec());
             let d = meta.get(SNAPSHOT_DATA)?.map(|v| v.value().to_vec());
@@ -359,12 +382,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 }
 
 /// Stores a snapshot; with `install`, also replaces the state with it.
+///
+/// The stored snapshot only ever moves forward: a snapshot older than the
+/// stored one (a slow build that started before a newer snapshot was
+/// installed) is not stored, so the log purged for the newer one stays
+/// covered. The check and the write are one transaction. Returns whether
+/// the snapshot was stored.
 fn persist_snapshot(
     store: &StateMachineStore,
     meta: &SnapshotMeta,
     data: &[u8],
     install: Option<&SnapshotBody>,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     let meta_bytes = encode(meta);
     let install = install.map(|body| EncodedState {
         pairs: body
@@ -375,10 +404,14 @@ fn persist_snapshot(
         applied: Some(encode(&meta.last_log_id)),
         membership: Some(encode(&meta.last_membership)),
     });
+    let mut stored = false;
     store.write(|txn| {
         let mut meta_table = txn.open_table(META)?;
-        meta_table.insert(SNAPSHOT_META, meta_bytes.as_slice())?;
-        meta_table.insert(SNAPSHOT_DATA, data)?;
+        if !older_than_stored(&meta_table, meta)? {
+            meta_table.insert(SNAPSHOT_META, meta_bytes.as_slice())?;
+            meta_table.insert(SNAPSHOT_DATA, data)?;
+            stored = true;
+        }
         if let Some(state) = &install {
             if let Some(applied) = &state.applied {
                 meta_table.insert(LAST_APPLIED, applied.as_slice())?;
@@ -393,7 +426,21 @@ fn persist_snapshot(
             }
         }
         Ok(())
-    })
+    })?;
+    Ok(stored)
+}
+
+/// Whether the stored snapshot covers more of the log than `meta`.
+fn older_than_stored(
+    table: &redb::Table<&str, &[u8]>,
+    meta: &SnapshotMeta,
+) -> Result<bool, redb::Error> {
+    let Some(bytes) = table.get(SNAPSHOT_META)?.map(|v| v.value().to_vec()) else {
+        return Ok(false);
+    };
+    let stored: SnapshotMeta = serde_json::from_slice(&bytes)
+        .map_err(|e| redb::Error::Io(std::io::Error::other(format!("snapshot meta: {e}"))))?;
+    Ok(stored.last_log_id > meta.last_log_id)
 }
 
 /// Builds a snapshot from the state captured by `get_snapshot_builder`.
@@ -415,7 +462,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: state.membership,
             snapshot_id,
         };
-        persist_snapshot(&self.store, &meta, &data, None)?;
+        if !persist_snapshot(&self.store, &meta, &data, None)? {
+            // openraft ignores a built snapshot older than the one it
+            // knows; the stored (newer) one stays current.
+            tracing::info!(last_log_id = ?meta.last_log_id, "a newer snapshot is stored; not replacing it");
+        }
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
