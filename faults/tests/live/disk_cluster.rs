@@ -218,7 +218,9 @@ fn exercise(
         .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut lost = Vec::new();
-    for &k in &acked {
+    // Newest first: the last writes are the ones a restarted node is most
+    // likely to have forgotten (or to not yet know committed).
+    for &k in acked.iter().rev() {
         let value = read(&format!("k{k}"), deadline)?;
         if value != Value::from(k) {
             lost.push((k, value));

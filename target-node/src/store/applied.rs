@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, ReadableTable};
 
 use super::{
-    Sync, SyncPolicy,
+    Sync,
     state_machine::{LAST_APPLIED, META},
 };
 use crate::types::LogId;
@@ -27,16 +27,14 @@ use crate::types::LogId;
 /// The state machine's database and its durable `last_applied`.
 pub(super) struct DurableApplied {
     db: Arc<Database>,
-    policy: SyncPolicy,
     durable: Mutex<Option<LogId>>,
 }
 
 impl DurableApplied {
     /// Nothing is known durable until the first synced commit.
-    pub(super) fn new(db: Arc<Database>, policy: SyncPolicy) -> Self {
+    pub(super) fn new(db: Arc<Database>) -> Self {
         Self {
             db,
-            policy,
             durable: Mutex::new(None),
         }
     }
@@ -57,12 +55,13 @@ impl DurableApplied {
     }
 
     /// Runs `f` in one write transaction of `state.redb` and commits it,
-    /// synced or not; a synced commit advances the durable mark.
+    /// synced or not; a synced commit advances the durable mark (under
+    /// `--unsafe-no-fsync` it only believes it does, like the rest of the
+    /// node).
     pub(super) fn commit<F>(&self, sync: Sync, f: F) -> Result<(), redb::Error>
     where
         F: FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     {
-        let sync = self.policy.effective(sync);
         let mut made_durable = None;
         super::commit(&self.db, sync, |txn| {
             f(txn)?;

@@ -14,12 +14,14 @@
 //! log never deletes entries past what the state machine holds durably
 //! (see `applied.rs`).
 //!
-//! With [`SyncPolicy::Never`] (`--unsafe-no-fsync`) no commit waits for the
-//! disk: a deliberate mistake, for the harness to catch under power loss.
+//! With [`SyncPolicy::Never`] (`--unsafe-no-fsync`) nothing is ever
+//! fsynced: a deliberate mistake, for the harness to catch under power
+//! loss.
 
 mod applied;
 mod codec;
 mod log;
+mod no_sync;
 mod state_machine;
 #[cfg(test)]
 mod tests;
@@ -39,19 +41,25 @@ pub enum SyncPolicy {
     /// As each trait method's `# Correctness` requires.
     #[default]
     Fsync,
-    /// MISTAKE (`--unsafe-no-fsync`): nothing is ever fsynced, so writes
-    /// are acknowledged before they are durable, and a power loss loses
-    /// them. redb cannot reuse pages until a durable commit, so the files
-    /// also only grow.
+    /// MISTAKE (`--unsafe-no-fsync`): commits write their pages to the
+    /// files as usual but never fsync them (see `no_sync.rs`), so writes
+    /// are acknowledged while they are only in the page cache. A killed
+    /// node loses nothing; a power loss loses acknowledged writes.
     Never,
 }
 
-impl SyncPolicy {
-    /// What a commit asking for `sync` actually gets.
-    fn effective(self, sync: Sync) -> Sync {
-        match self {
-            SyncPolicy::Fsync => sync,
-            SyncPolicy::Never => Sync::Later,
+/// Opens (or creates) the redb database at `path` under `policy`.
+fn open_db(path: &Path, policy: SyncPolicy) -> Result<redb::Database, redb::DatabaseError> {
+    match policy {
+        SyncPolicy::Fsync => redb::Database::create(path),
+        SyncPolicy::Never => {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            redb::Database::builder().create_with_backend(no_sync::NoSyncBackend::new(file)?)
         }
     }
 }

@@ -115,10 +115,10 @@ pub struct StateMachineStore {
 
 impl StateMachineStore {
     pub fn open(path: &Path, policy: SyncPolicy) -> Result<Self, StorageError> {
-        let db =
-            Database::create(path).map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
+        let db = super::open_db(path, policy)
+            .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
         let mut store = Self {
-            applied: Arc::new(DurableApplied::new(Arc::new(db), policy)),
+            applied: Arc::new(DurableApplied::new(Arc::new(db))),
             view: KvView::default(),
             unsynced: Arc::default(),
             loaded: None,
