@@ -183,7 +183,8 @@ fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
     outcome
 }
 
-/// Write, lose power everywhere, restart, read back.
+/// Write, kill every node, restart, read back: nothing may be lost. Then
+/// write more, kill every node *and lose power*, restart, read back.
 fn exercise(
     runtime: &tokio::runtime::Runtime,
     nemesis: &mut Nemesis<LoopbackIptables>,
@@ -191,20 +192,56 @@ fn exercise(
     unsafe_no_fsync: bool,
 ) -> Result<(), String> {
     read("probe", Instant::now() + Duration::from_secs(30))?;
+    let mut acked = write_keys(0..WRITES / 2)?;
+    crash_all(runtime, nemesis, &[])?;
+    let lost = lost_writes(&acked)?;
+    if !lost.is_empty() {
+        return Err(format!(
+            "a kill (no power loss) lost acknowledged writes: {lost:?}"
+        ));
+    }
+    acked.extend(write_keys(WRITES / 2..WRITES)?);
+    crash_all(runtime, nemesis, mounts)?;
+    let lost = lost_writes(&acked)?;
+    println!(
+        "LOST {} of {} acknowledged writes: {lost:?}",
+        lost.len(),
+        acked.len()
+    );
+    match (unsafe_no_fsync, lost.is_empty()) {
+        (false, false) => Err(format!("acknowledged writes lost: {lost:?}")),
+        (true, true) => Err("--unsafe-no-fsync lost nothing: the power loss did not bite".into()),
+        _ => Ok(()),
+    }
+}
+
+/// `PUT k<i> = i` for each `i`, round-robin over the nodes; the
+/// acknowledged ones.
+fn write_keys(keys: std::ops::Range<u32>) -> Result<Vec<u32>, String> {
+    let tried = keys.len();
     let mut acked = Vec::new();
-    for k in 0..WRITES {
+    for k in keys {
         let to = addr(k % 3 + 1);
         let body = format!("{{\"value\": {k}}}");
         if let Ok((200, _)) = http(to, "PUT", &format!("/kv/k{k}"), Some(&body)) {
             acked.push(k);
         }
     }
-    if acked.len() < WRITES as usize / 2 {
+    if acked.len() < tried / 2 {
         return Err(format!(
-            "only {} of {WRITES} writes were acknowledged",
+            "only {} of {tried} writes were acknowledged",
             acked.len()
         ));
     }
+    Ok(acked)
+}
+
+/// SIGKILL every node, lose power on `mounts`, restart every node.
+fn crash_all(
+    runtime: &tokio::runtime::Runtime,
+    nemesis: &mut Nemesis<LoopbackIptables>,
+    mounts: &[DurableFs],
+) -> Result<(), String> {
     let all = nemesis.node_names();
     runtime
         .block_on(nemesis.kill(&all))
@@ -216,6 +253,11 @@ fn exercise(
     runtime
         .block_on(nemesis.restart(&all))
         .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The acknowledged keys whose value is not what was written.
+fn lost_writes(acked: &[u32]) -> Result<Vec<(u32, Value)>, String> {
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut lost = Vec::new();
     // Newest first: the last writes are the ones a restarted node is most
@@ -226,14 +268,5 @@ fn exercise(
             lost.push((k, value));
         }
     }
-    println!(
-        "LOST {} of {} acknowledged writes: {lost:?}",
-        lost.len(),
-        acked.len()
-    );
-    match (unsafe_no_fsync, lost.is_empty()) {
-        (false, false) => Err(format!("acknowledged writes lost: {lost:?}")),
-        (true, true) => Err("--unsafe-no-fsync lost nothing: the power loss did not bite".into()),
-        _ => Ok(()),
-    }
+    Ok(lost)
 }
