@@ -11,6 +11,7 @@
 //!   kept, as the page cache would reach the disk on a clean shutdown.
 
 use std::{
+    collections::BTreeMap,
     fs, io,
     path::{Path, PathBuf},
     sync::Arc,
@@ -31,10 +32,12 @@ use crate::netns;
 pub const FS_TYPE: &str = "durablefs";
 
 /// Counters of a mount, for reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiskStats {
     /// Sync calls (`fsync`, `fdatasync`, directory `fsync`) since mount.
     pub syncs: u64,
+    /// The same, by mount-relative path (the root is the empty path).
+    pub syncs_by_path: BTreeMap<PathBuf, u64>,
     /// Of those, failed by `fsync-error`.
     pub failed_syncs: u64,
     /// Files with writes not yet synced.
@@ -167,13 +170,14 @@ impl DurableFs {
 
     /// The mount's counters.
     pub fn stats(&self) -> DiskStats {
-        let (syncs, failed_syncs, crash_armed) = {
+        let (syncs, syncs_by_path, failed_syncs, crash_armed) = {
             let f = self.shared.faults();
-            (f.syncs(), f.failed(), f.armed())
+            (f.syncs(), f.by_path().clone(), f.failed(), f.armed())
         };
         let st = self.shared.state();
         DiskStats {
             syncs,
+            syncs_by_path,
             failed_syncs,
             pending_files: st.data.files(),
             pending_bytes: st.data.bytes(),

@@ -12,7 +12,10 @@
 //!   that called `fsync` cannot return from it before the action is done.
 //! - Syncs are counted from mount, whether or not they succeed.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 /// When `crash_at_fsync` fires: the `nth` sync call (1 = the next one)
 /// from now on, counting only calls on paths that match the filter.
@@ -90,6 +93,7 @@ pub struct SyncFaults {
     armed: Option<Armed>,
     syncs: u64,
     failed: u64,
+    by_path: BTreeMap<PathBuf, u64>,
 }
 
 impl SyncFaults {
@@ -129,11 +133,18 @@ impl SyncFaults {
         self.failed
     }
 
+    /// Sync calls since mount, by mount-relative path (to choose a
+    /// trigger's `nth` from a run without one).
+    pub fn by_path(&self) -> &BTreeMap<PathBuf, u64> {
+        &self.by_path
+    }
+
     /// Decide the fate of a sync of `path` by process `pid`. A crash
     /// trigger takes precedence over an error window.
     pub fn on_sync(&mut self, path: &Path, pid: u32, datasync: bool) -> SyncVerdict {
         let syncs_before = self.syncs;
         self.syncs += 1;
+        *self.by_path.entry(path.to_owned()).or_default() += 1;
         if let Some(armed) = &mut self.armed
             && armed.trigger.matches(path)
         {
@@ -190,6 +201,7 @@ mod tests {
         assert_eq!(point.path, Path::new("log.redb"));
         assert_eq!((point.pid, point.nth, point.syncs_before), (7, 2, 3));
         assert_eq!(faults.syncs(), 5);
+        assert_eq!(faults.by_path()[Path::new("log.redb")], 3);
     }
 
     #[test]

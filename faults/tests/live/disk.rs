@@ -40,6 +40,7 @@ pub const SCENARIOS: &[&DiskScenario] = &[
     &crate::disk_sigkill::CONTROLLER,
     &crate::disk_cluster::SAFE,
     &crate::disk_cluster::UNSAFE,
+    &crate::disk_crash_points::SCENARIO,
 ];
 
 const ROLLBACK: DiskScenario = DiskScenario {

@@ -34,13 +34,13 @@ pub const UNSAFE: DiskScenario = DiskScenario {
     body: || cluster_body(true),
 };
 
-const BIN_ENV: &str = "TARGET_NODE_BIN";
+pub(crate) const BIN_ENV: &str = "TARGET_NODE_BIN";
 const PORT: u16 = 8000;
 /// Writes attempted before the power loss.
 const WRITES: u32 = 40;
 
 /// The target-node binary: `$TARGET_NODE_BIN`, or `target/<profile>/target-node`.
-fn target_node() -> Option<PathBuf> {
+pub(crate) fn target_node() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(BIN_ENV) {
         return Some(PathBuf::from(path));
     }
@@ -50,7 +50,7 @@ fn target_node() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-fn run_cluster(name: &str) -> Verdict {
+pub(crate) fn run_cluster(name: &str) -> Verdict {
     let Some(bin) = target_node() else {
         return skip_or_fail(
             "the target-node binary is not built (cargo build -p target-node, or set TARGET_NODE_BIN)",
@@ -70,12 +70,12 @@ pub fn unsafe_loses() -> Verdict {
     run_cluster(UNSAFE.name)
 }
 
-fn addr(i: u32) -> SocketAddrV4 {
+pub(crate) fn addr(i: u32) -> SocketAddrV4 {
     SocketAddrV4::new(loopback_addr(i).expect("small node number"), PORT)
 }
 
 /// One HTTP/1.1 exchange; `(status, JSON body)`.
-fn http(
+pub(crate) fn http(
     to: SocketAddrV4,
     method: &str,
     path: &str,
@@ -107,7 +107,7 @@ fn http(
 }
 
 /// Read `key` linearizably from any node, retrying through elections.
-fn read(key: &str, deadline: Instant) -> Result<Value, String> {
+pub(crate) fn read(key: &str, deadline: Instant) -> Result<Value, String> {
     let mut last = String::new();
     while Instant::now() < deadline {
         for i in 1..=3 {
@@ -122,7 +122,7 @@ fn read(key: &str, deadline: Instant) -> Result<Value, String> {
     Err(format!("no node answered a read of {key}: {last}"))
 }
 
-fn spec(
+pub(crate) fn spec(
     bin: &PathBuf,
     dir: &std::path::Path,
     i: u32,
@@ -215,16 +215,23 @@ fn exercise(
     }
 }
 
-/// `PUT k<i> = i` for each `i`, round-robin over the nodes; the
-/// acknowledged ones.
-fn write_keys(keys: std::ops::Range<u32>) -> Result<Vec<u32>, String> {
+/// `PUT k<i> = i` for each `i`, round-robin over the nodes, each retried
+/// for a few seconds (through an election); the acknowledged ones.
+pub(crate) fn write_keys(keys: std::ops::Range<u32>) -> Result<Vec<u32>, String> {
     let tried = keys.len();
     let mut acked = Vec::new();
     for k in keys {
-        let to = addr(k % 3 + 1);
+        let deadline = Instant::now() + Duration::from_secs(5);
         let body = format!("{{\"value\": {k}}}");
-        if let Ok((200, _)) = http(to, "PUT", &format!("/kv/k{k}"), Some(&body)) {
-            acked.push(k);
+        for to in (1..=3).cycle().skip(k as usize % 3) {
+            if let Ok((200, _)) = http(addr(to), "PUT", &format!("/kv/k{k}"), Some(&body)) {
+                acked.push(k);
+                break;
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
     if acked.len() < tried / 2 {
@@ -257,7 +264,7 @@ fn crash_all(
 }
 
 /// The acknowledged keys whose value is not what was written.
-fn lost_writes(acked: &[u32]) -> Result<Vec<(u32, Value)>, String> {
+pub(crate) fn lost_writes(acked: &[u32]) -> Result<Vec<(u32, Value)>, String> {
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut lost = Vec::new();
     // Newest first: the last writes are the ones a restarted node is most

@@ -21,6 +21,7 @@
 
 mod disk;
 mod disk_cluster;
+mod disk_crash_points;
 mod disk_sigkill;
 mod etcd;
 mod isolation;
@@ -116,6 +117,10 @@ const TESTS: &[Test] = &[
     Test {
         name: "disk::unsafe_no_fsync_loses_acknowledged_writes",
         run: disk_cluster::unsafe_loses,
+    },
+    Test {
+        name: "disk::follower_survives_crashes_at_snapshot_install",
+        run: disk_crash_points::follower_survives_crashes_at_install,
     },
 ];
 
