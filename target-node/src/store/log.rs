@@ -6,13 +6,13 @@
 //!   a prefix.
 //! - `last_purged` is what openraft asked to purge (the *logical* start of
 //!   the log: entries at or below it are never read). Entries are deleted
-//!   *physically* only up to the state machine's durably applied index
-//!   ([`super::applied::DurableApplied`]); the rest of a purge is done by a
-//!   later purge or append, once the state machine has caught up. So after
-//!   any crash every entry after the durable state machine is still here.
-//! - At open, a `last_purged` beyond the state machine (a crash between a
-//!   purge and the snapshot install it was for) is moved back to the state
-//!   machine's `last_applied`, which un-hides the entries still needed.
+//!   *physically* only up to the durably stored snapshot
+//!   ([`super::durable::DurableSnapshot`]); the rest of a purge is done by
+//!   a later purge or append, once the snapshot has caught up. So after any
+//!   crash every entry after the stored snapshot is still here.
+//! - At open, a `last_purged` beyond the stored snapshot (a crash between a
+//!   purge and the snapshot install it was for) is moved back to the
+//!   snapshot, which un-hides the entries still needed.
 //! - Every mutation commits with fsync before openraft is told it happened.
 
 use std::{
@@ -28,7 +28,7 @@ use openraft::{
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{
-    Applied, Sync, SyncPolicy,
+    SnapshotMark, Sync, SyncPolicy,
     codec::{decode, encode, io_err},
 };
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
@@ -44,26 +44,25 @@ const LAST_PURGED: &str = "last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
-    /// How far the state machine is durable: the physical purge limit.
-    applied: Applied,
+    /// How far the stored snapshot reaches: the physical purge limit.
+    snapshot: SnapshotMark,
     /// The logical start of the log (cached `last_purged`).
     purged: Arc<Mutex<Option<LogId>>>,
 }
 
 impl LogStore {
-    /// Opens the log; `loaded_applied` is the state machine's
-    /// `last_applied` as found on disk, for the repair described above.
+    /// Opens the log; `snapshot` holds the stored snapshot as found on
+    /// disk, for the repair described above.
     pub(super) fn open(
         path: &Path,
         policy: SyncPolicy,
-        applied: Applied,
-        loaded_applied: Option<LogId>,
+        snapshot: SnapshotMark,
     ) -> Result<Self, StorageError> {
         let db =
             super::open_db(path, policy).map_err(io_err(ErrorSubject::Store, ErrorVerb::Read))?;
         let store = Self {
             db: Arc::new(db),
-            applied,
+            snapshot,
             purged: Arc::default(),
         };
         // Create the tables up front so that readers never see them missing.
@@ -73,22 +72,23 @@ impl LogStore {
             Ok(())
         })?;
         let mut purged: Option<LogId> = store.read_meta(LAST_PURGED, ErrorSubject::Store)?;
-        if purged.map(|id| id.index) > loaded_applied.map(|id| id.index) {
+        let stored = store.snapshot.log_id();
+        if purged.map(|id| id.index) > stored.map(|id| id.index) {
             tracing::warn!(
                 last_purged = ?purged,
-                last_applied = ?loaded_applied,
-                "the log was purged past the durable state machine (a crash before a snapshot \
-                 install was durable); un-purging the entries still needed"
+                snapshot = ?stored,
+                "the log was purged past the stored snapshot (a crash before a snapshot \
+                 install was stored); un-purging the entries still needed"
             );
             store.write(ErrorSubject::Store, |txn| {
                 let mut meta = txn.open_table(META)?;
-                match &loaded_applied {
+                match &stored {
                     Some(id) => meta.insert(LAST_PURGED, encode(id).as_slice())?,
                     None => meta.remove(LAST_PURGED)?,
                 };
                 Ok(())
             })?;
-            purged = loaded_applied;
+            purged = stored;
         }
         *store.purged_lock() = purged;
         Ok(store)
@@ -104,10 +104,10 @@ impl LogStore {
     }
 
     /// Entries at or below this index may be deleted for good: purged, and
-    /// covered by the durable state machine.
+    /// covered by the stored snapshot.
     fn deletable(&self) -> Option<u64> {
         let purged = self.purged()?.index;
-        Some(purged.min(self.applied.index()?))
+        Some(purged.min(self.snapshot.index()?))
     }
 
     /// Every index physically stored, purged or not (for tests).
@@ -304,24 +304,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     /// Records `log_id` as the last purged entry: nothing at or below it
-    /// is read again. Deletes the entries up to it that the durable state
-    /// machine covers, after syncing the state machine if it is behind
-    /// (an installed snapshot already committed becomes durable here).
+    /// is read again. Deletes the entries up to it that the stored
+    /// snapshot covers; a later purge or append deletes the rest.
     ///
     /// # Correctness
     /// openraft calls this right after handing a snapshot install to the
     /// state-machine worker, without waiting for it. Deleting entries the
-    /// state machine does not durably hold would let a crash before the
-    /// install leave a log that starts after the state machine: the node
-    /// could not re-apply and would never start again.
+    /// stored snapshot does not cover would let a crash before the install
+    /// is stored leave a log that starts after the state machine: the node
+    /// could not re-apply, and would never start again.
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        if self.applied.index() < Some(log_id.index) {
-            self.applied
-                .sync_now()
-                .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))?;
-        }
         let bytes = encode(&log_id);
-        let deletable = self.applied.index().map(|i| i.min(log_id.index));
+        let deletable = self.snapshot.index().map(|i| i.min(log_id.index));
         self.write(ErrorSubject::Logs, |txn| {
             if let Some(upto) = deletable {
                 txn.open_table(ENTRIES)?.retain_in(..=upto, |_, _| false)?;

@@ -11,15 +11,15 @@
 //! method's `# Correctness`). State-machine applies commit atomically but
 //! are synced only every few batches and with every snapshot: they can be
 //! re-derived from the synced log (see `state_machine::SYNC_EVERY`), and the
-//! log never deletes entries past what the state machine holds durably
-//! (see `applied.rs`).
+//! log never deletes entries past what the stored snapshot covers (see
+//! `durable.rs`).
 //!
 //! With [`SyncPolicy::Never`] (`--unsafe-no-fsync`) nothing is ever
 //! fsynced: a deliberate mistake, for the harness to catch under power
 //! loss.
 
-mod applied;
 mod codec;
+mod durable;
 mod log;
 mod no_sync;
 mod state_machine;
@@ -73,12 +73,7 @@ pub fn open(
     policy: SyncPolicy,
 ) -> Result<(LogStore, StateMachineStore), StorageError> {
     let state = StateMachineStore::open(&data_dir.join("state.redb"), policy)?;
-    let log = LogStore::open(
-        &data_dir.join("log.redb"),
-        policy,
-        state.durable_applied(),
-        state.loaded_applied(),
-    )?;
+    let log = LogStore::open(&data_dir.join("log.redb"), policy, state.durable_snapshot())?;
     if policy == SyncPolicy::Fsync {
         std::fs::File::open(data_dir)
             .and_then(|dir| dir.sync_all())
@@ -87,8 +82,8 @@ pub fn open(
     Ok((log, state))
 }
 
-/// The shared durability mark, as the log store holds it.
-type Applied = Arc<applied::DurableApplied>;
+/// The shared durable-snapshot mark, as the log store holds it.
+type SnapshotMark = Arc<durable::DurableSnapshot>;
 
 /// Whether a commit must reach the disk before it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

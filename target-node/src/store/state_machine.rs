@@ -33,8 +33,8 @@ use tokio::sync::RwLock;
 
 use super::{
     Sync, SyncPolicy,
-    applied::DurableApplied,
     codec::{decode, encode, io_err},
+    durable::DurableSnapshot,
 };
 use crate::types::{
     Command, Entry, LogId, Outcome, Snapshot, SnapshotMeta, StorageError, StoredMembership,
@@ -42,9 +42,9 @@ use crate::types::{
 };
 
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-pub(super) const LAST_APPLIED: &str = "last_applied";
+const LAST_APPLIED: &str = "last_applied";
 
 /// Every this many apply batches, one is synced, which bounds how much a
 /// restarted node re-applies and lets redb reuse the pages of older
@@ -52,11 +52,13 @@ pub(super) const LAST_APPLIED: &str = "last_applied";
 ///
 /// # Correctness
 /// Unsynced applies are safe because the log store never deletes entries
-/// past the durably applied index ([`DurableApplied`]): a crash rolls the
-/// state machine back to a synced commit, and the log still holds every
-/// entry after it, to be re-applied. (openraft's own argument, that it
-/// only purges what a stored snapshot covers, fails when a follower
-/// installs a snapshot: the purge does not wait for the install.)
+/// past the durably stored snapshot ([`DurableSnapshot`]), and storing a
+/// snapshot is a synced commit of this same database, which makes every
+/// earlier apply durable with it: a crash rolls the state machine back to
+/// a synced commit, and the log still holds every entry after it, to be
+/// re-applied. (openraft's own version of this argument, that it only
+/// purges what a snapshot covers, fails when a follower installs one: the
+/// purge does not wait for the install to be stored.)
 const SYNC_EVERY: u32 = 64;
 const MEMBERSHIP: &str = "membership";
 const SNAPSHOT_META: &str = "snapshot_meta";
@@ -104,13 +106,12 @@ struct SnapshotBody {
 /// The redb-backed state machine. Cloning shares the database and the view.
 #[derive(Clone)]
 pub struct StateMachineStore {
-    /// The database, and how far it is durable.
-    applied: Arc<DurableApplied>,
+    db: Arc<Database>,
     view: KvView,
     /// Apply batches since the last synced commit.
     unsynced: Arc<AtomicU32>,
-    /// `last_applied` as found at open.
-    loaded: Option<LogId>,
+    /// How far the stored snapshot reaches (shared with the log store).
+    snapshot: Arc<DurableSnapshot>,
 }
 
 impl StateMachineStore {
@@ -118,10 +119,10 @@ impl StateMachineStore {
         let db = super::open_db(path, policy)
             .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
         let mut store = Self {
-            applied: Arc::new(DurableApplied::new(Arc::new(db))),
+            db: Arc::new(db),
             view: KvView::default(),
             unsynced: Arc::default(),
-            loaded: None,
+            snapshot: Arc::default(),
         };
         store.write(|txn| {
             txn.open_table(KV)?;
@@ -129,7 +130,10 @@ impl StateMachineStore {
             Ok(())
         })?;
         let state = store.load()?;
-        store.loaded = state.last_applied;
+        let stored = store
+            .stored_snapshot()?
+            .and_then(|(meta, _)| meta.last_log_id);
+        store.snapshot = Arc::new(DurableSnapshot::new(stored));
         store
             .view
             .0
@@ -143,18 +147,9 @@ impl StateMachineStore {
         self.view.clone()
     }
 
-    /// The durability mark, for the log store.
-    pub(super) fn durable_applied(&self) -> Arc<DurableApplied> {
-        self.applied.clone()
-    }
-
-    /// `last_applied` as found on disk at open.
-    pub(super) fn loaded_applied(&self) -> Option<LogId> {
-        self.loaded
-    }
-
-    fn db(&self) -> &Database {
-        self.applied.db()
+    /// The durable-snapshot mark, for the log store.
+    pub(super) fn durable_snapshot(&self) -> Arc<DurableSnapshot> {
+        self.snapshot.clone()
     }
 
     /// Commits durably (fsync).
@@ -172,15 +167,14 @@ impl StateMachineStore {
         if sync == Sync::Now {
             self.unsynced.store(0, Ordering::Relaxed);
         }
-        self.applied
-            .commit(sync, f)
+        super::commit(&self.db, sync, f)
             .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Write))
     }
 
     /// Reads the applied state from disk (at startup).
     fn load(&self) -> Result<AppliedState, StorageError> {
         let read = || -> Result<EncodedState, redb::Error> {
-            let txn = self.db().begin_read()?;
+            let txn = self.db.begin_read()?;
             let kv = txn.open_table(KV)?;
             let mut pairs = Vec::new();
             for item in kv.iter()? {
@@ -215,7 +209,7 @@ impl StateMachineStore {
 
     fn stored_snapshot(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
         let read = || -> Result<Option<(Encoded, Encoded)>, redb::Error> {
-            let txn = self.db().begin_read()?;
+            let txn = self.db.begin_read()?;
             let meta = txn.open_table(META)?;
             let m = meta.get(SNAPSHOT_META)?.map(|v| v.value().to_vec());
             let d = meta.get(SNAPSHOT_DATA)?.map(|v| v.value().to_vec());
@@ -427,6 +421,9 @@ fn persist_snapshot(
         }
         Ok(())
     })?;
+    if stored {
+        store.snapshot.advance(meta.last_log_id);
+    }
     Ok(stored)
 }
 

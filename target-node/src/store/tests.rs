@@ -37,8 +37,8 @@ fn indexes(entries: &[Entry]) -> Vec<u64> {
     entries.iter().map(|e| e.log_id.index).collect()
 }
 
-/// A follower knows commit 7 and has applied (durably) up to 5 when a
-/// snapshot at 9 arrives. openraft purges up to 9 at once and hands the
+/// A follower knows commit 7 and has a snapshot at 5 when a snapshot at 9
+/// arrives. openraft purges up to 9 at once and hands the
 /// install to the state machine; the node crashes before the install.
 /// It must start again, re-applying 6..=7 from its log.
 #[tokio::test]
@@ -48,7 +48,11 @@ async fn a_crash_between_purge_and_snapshot_install_leaves_a_startable_node() {
         let (mut log, mut sm) = open(&dir);
         log.blocking_append((1..=10).map(put)).await.unwrap();
         sm.apply((1..=5).map(put)).await.unwrap();
-        sm.durable_applied().sync_now().unwrap();
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
         log.save_committed(Some(id(7))).await.unwrap();
 
         log.purge(id(9)).await.unwrap();
@@ -72,13 +76,20 @@ async fn a_crash_between_purge_and_snapshot_install_leaves_a_startable_node() {
     assert_eq!(applied, Some(id(7)), "6..=7 re-applied");
     let state = log.get_log_state().await.unwrap();
     assert_eq!(state.last_purged_log_id, Some(id(5)));
+    // openraft refuses to start with a log purged past its snapshot.
+    let snapshot = sm
+        .get_current_snapshot()
+        .await
+        .unwrap()
+        .expect("a snapshot");
+    assert!(state.last_purged_log_id <= snapshot.meta.last_log_id);
     let (value, _) = sm.view().get("k7").await;
     assert_eq!(value, Some(json!(7)));
 }
 
-/// Once the install is durable, the rest of the purge happens.
+/// Once the install is stored, the rest of the purge happens.
 #[tokio::test]
-async fn a_deferred_purge_completes_once_the_state_machine_is_durable() {
+async fn a_deferred_purge_completes_once_the_snapshot_is_stored() {
     let dir = TempDir::new().unwrap();
     let (mut log, mut sm) = open(&dir);
     log.blocking_append((1..=10).map(put)).await.unwrap();
