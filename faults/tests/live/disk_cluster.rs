@@ -271,7 +271,7 @@ pub(crate) fn lost_writes(acked: &[u32]) -> Result<Vec<(u32, Value)>, String> {
     // likely to have forgotten (or to not yet know committed).
     for &k in acked.iter().rev() {
         let value = read(&format!("k{k}"), deadline)?;
-        if value != Value::from(k) {
+        if value != k {
             lost.push((k, value));
         }
     }
