@@ -10,6 +10,11 @@
 //! | [`Nemesis::partition`] | node `a` drops packets from every node in `grudge[a]` | [`Nemesis::heal`] |
 //! | [`Nemesis::loss`] | each packet between two nodes, one of them affected, dropped with probability `p` | [`Nemesis::heal`] |
 //!
+//! Disk faults (`power-loss`, `fsync-error`, `crash-at-fsync`) act on a
+//! node's data directory mounted through [`disk::DurableFs`], a FUSE
+//! pass-through file system that remembers what has not been synced; the
+//! caller kills and restarts the nodes around a power loss.
+//!
 //! Targets ([`Target`]: `one`, `leader`, `minority`, `majority`, `all`,
 //! `named`) and partition shapes ([`PartitionShape`]: `isolate-one`,
 //! `isolate-leader`, `halves`, `majorities-ring`, `bridge`) are pure
