@@ -54,6 +54,12 @@ pub enum FaultError {
          ({detail}); call `faults::netns::enter_private_namespace` at the top of `main`"
     )]
     NotIsolated { detail: String },
+    /// A mount was attempted outside a private mount namespace.
+    #[error(
+        "refusing to mount: this thread is not in a private mount namespace ({detail}); call \
+         `faults::netns::enter_private_mount_namespace` at the top of `main`"
+    )]
+    MountNotIsolated { detail: String },
     /// The `iptables` binaries are not installed.
     #[error("`{program}` was not found; {IPTABLES_ADVICE}")]
     IptablesMissing { program: String },
@@ -129,6 +135,9 @@ pub enum FaultError {
     /// Any other I/O failure, with what we were doing.
     #[error("i/o error while {context}: {source}")]
     Io { context: String, source: io::Error },
+    /// A durable mount failed.
+    #[error(transparent)]
+    Disk(#[from] crate::disk::DiskError),
     /// A partition shape could not be cut.
     #[error(transparent)]
     Shape(#[from] ShapeError),

@@ -13,6 +13,11 @@
 //! | [`Nemesis::slow`] | packets between nodes (or on links) held for `delay ± jitter` by an NFQUEUE delayer ([`net::slow`]) | [`Nemesis::heal`] |
 //! | [`clock::ClockControl`] `offset` / `rate` / `strobe` | a node's clock, through libfaketime ([`clock`]) | [`clock::ClockControl::reset`] |
 //!
+//! Disk faults (`power-loss`, `fsync-error`, `crash-at-fsync`) act on a
+//! node's data directory mounted through [`disk::DurableFs`], a FUSE
+//! pass-through file system that remembers what has not been synced; the
+//! caller kills and restarts the nodes around a power loss.
+//!
 //! Targets ([`Target`]: `one`, `leader`, `minority`, `majority`, `all`,
 //! `named`) and partition shapes ([`PartitionShape`]: `isolate-one`,
 //! `isolate-leader`, `halves`, `majorities-ring`, `bridge`) are pure
@@ -100,6 +105,7 @@
 //! ```
 
 pub mod clock;
+pub mod disk;
 pub mod error;
 pub mod event;
 pub mod grudge;

@@ -1,8 +1,11 @@
-//! Isolation from the host: the run's private network namespace.
+//! Isolation from the host: the run's private network namespace, and its
+//! private mount namespace.
 //!
 //! Owns [`enter_private_namespace`], which the controller calls first thing
 //! in `main`, and [`ensure_isolated`], which every firewall change calls
-//! immediately before it spawns `iptables`.
+//! immediately before it spawns `iptables`; likewise
+//! [`enter_private_mount_namespace`] and [`ensure_mount_isolated`], which
+//! every durable mount ([`crate::disk::DurableFs`]) calls before mounting.
 //!
 //! Invariants:
 //! - `enter_private_namespace` refuses to run once a second thread exists:
@@ -16,6 +19,11 @@
 //! - The namespace has no interfaces but `lo`, so nothing the run does can
 //!   leave the machine, and it disappears, with every rule in it, when the
 //!   last process in it exits.
+//! - The mount namespace is entered under the same one-thread rule (its
+//!   `unshare` also unshares the file system context, which the kernel
+//!   refuses to a multi-threaded process), and every mount point in it is
+//!   made private at once, so no mount propagates back to the host; it
+//!   too disappears, with every mount in it, with its last process.
 
 use std::{
     fmt, fs,
@@ -67,6 +75,10 @@ impl fmt::Display for NamespaceId {
 /// The namespace the process was in before its first successful
 /// [`enter_private_namespace`].
 static HOST_NETNS: OnceLock<NamespaceId> = OnceLock::new();
+
+/// The mount namespace the process was in before its first successful
+/// [`enter_private_mount_namespace`].
+static HOST_MNTNS: OnceLock<NamespaceId> = OnceLock::new();
 
 /// The network namespace of the namespace file at `path`, such as
 /// `/proc/1234/ns/net`.
@@ -166,6 +178,74 @@ fn check_private(here: NamespaceId) -> Result<(), FaultError> {
         // namespace): the recorded host namespace must then vouch for us.
         Err(_) if host_namespace().is_some() => Ok(()),
         Err(e) => not_isolated(format!("pid 1's namespace cannot be compared: {e}")),
+    }
+}
+
+/// Move the process into a private copy of its mount namespace, in which
+/// every mount is private (`mount --make-rprivate /`): mounts made from
+/// now on (a [`crate::disk::DurableFs`]) are seen by this process and its
+/// children only, and end with the last of them.
+///
+/// Call it first thing in `main` (after [`enter_private_namespace`]),
+/// before any thread starts; it fails with [`FaultError::ThreadsRunning`]
+/// otherwise. Needs `CAP_SYS_ADMIN` (root, or the user namespace that
+/// [`enter_private_namespace`] may have entered).
+pub fn enter_private_mount_namespace() -> Result<(), FaultError> {
+    let threads = thread_count()?;
+    if threads > 1 {
+        return Err(FaultError::ThreadsRunning { threads });
+    }
+    let before = current_mount_namespace()?;
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|source| FaultError::NamespaceDenied {
+        attempt: "unshare(CLONE_NEWNS)",
+        source,
+    })?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|source| FaultError::NamespaceDenied {
+        attempt: "mount --make-rprivate / in the new mount namespace",
+        source,
+    })?;
+    let _ = HOST_MNTNS.set(before);
+    ensure_mount_isolated()?;
+    tracing::info!(
+        namespace = current_mount_namespace()?.ino,
+        "entered a private mount namespace"
+    );
+    Ok(())
+}
+
+/// The mount namespace of the calling thread.
+pub fn current_mount_namespace() -> Result<NamespaceId, FaultError> {
+    namespace_of(Path::new("/proc/thread-self/ns/mnt"))
+}
+
+/// Succeeds only if the calling thread is in a mount namespace that
+/// [`enter_private_mount_namespace`] entered: not the one the process
+/// started in, and not pid 1's.
+pub fn ensure_mount_isolated() -> Result<(), FaultError> {
+    let here = current_mount_namespace()?;
+    let not_isolated = |detail: String| Err(FaultError::MountNotIsolated { detail });
+    let Some(host) = HOST_MNTNS.get().copied() else {
+        return not_isolated("the process never entered a private mount namespace".into());
+    };
+    if here == host {
+        return not_isolated(format!(
+            "it is still in the mount namespace the process started in, mnt:[{}]",
+            host.ino
+        ));
+    }
+    match namespace_of(Path::new("/proc/1/ns/mnt")) {
+        Ok(init) if init == here && std::process::id() != 1 => not_isolated(format!(
+            "it shares pid 1's mount namespace, mnt:[{}]",
+            init.ino
+        )),
+        _ => Ok(()),
     }
 }
 

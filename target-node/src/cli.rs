@@ -76,6 +76,13 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000, value_name = "ENTRIES")]
     pub log_keep: u64,
 
+    /// DELIBERATELY UNSAFE: never fsync (redb `Durability::None` for the
+    /// log, the vote and the state machine), so writes are acknowledged
+    /// before they are durable. A power loss then loses acknowledged
+    /// writes; this exists for the harness to prove it catches that.
+    #[arg(long)]
+    pub unsafe_no_fsync: bool,
+
     /// How long a client request may wait for replication or a read barrier
     /// before it is answered with a timeout error, in milliseconds.
     #[arg(long, default_value_t = 2_000, value_name = "MS")]
@@ -165,6 +172,8 @@ pub struct NodeConfig {
     pub timing: Timing,
     pub peer_auth: PeerAuth,
     pub limits: ServerLimits,
+    /// `--unsafe-no-fsync`: commits never wait for the disk.
+    pub unsafe_no_fsync: bool,
 }
 
 fn parse_peer(text: &str) -> Result<(NodeId, SocketAddr), String> {
@@ -292,6 +301,7 @@ impl Args {
                 max_connections: self.max_connections,
                 max_connections_per_ip: self.max_connections_per_ip.min(self.max_connections),
             },
+            unsafe_no_fsync: self.unsafe_no_fsync,
         })
     }
 }
@@ -379,6 +389,12 @@ mod tests {
             err.contains(SECRET_ENV) && err.contains("at least 16"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn fsync_is_on_unless_deliberately_off() {
+        assert!(!args(&[]).unwrap().unsafe_no_fsync);
+        assert!(args(&["--unsafe-no-fsync"]).unwrap().unsafe_no_fsync);
     }
 
     #[test]

@@ -130,7 +130,12 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     claim_data_dir(&config.data_dir, config.id)?;
-    let (log_store, state_machine) = store::open(&config.data_dir)?;
+    let policy = if config.unsafe_no_fsync {
+        store::SyncPolicy::Never
+    } else {
+        store::SyncPolicy::Fsync
+    };
+    let (log_store, state_machine) = store::open(&config.data_dir, policy)?;
     let view = state_machine.view();
     let local_ip = config.listen.ip();
     let idle_timeout = config.limits.idle_timeout;

@@ -20,6 +20,10 @@
 //! `--list` lists them; other libtest flags are accepted and ignored.
 
 mod clock;
+mod disk;
+mod disk_cluster;
+mod disk_crash_points;
+mod disk_sigkill;
 mod etcd;
 mod isolation;
 mod namespaces;
@@ -108,6 +112,30 @@ const TESTS: &[Test] = &[
         name: "etcd::isolate_leader_in_node_namespaces",
         run: etcd::partition_etcd,
     },
+    Test {
+        name: "disk::power_loss_rolls_back_unsynced_writes_and_names",
+        run: disk::rollback,
+    },
+    Test {
+        name: "disk::fsync_error_and_crash_at_fsync",
+        run: disk::fsync_faults,
+    },
+    Test {
+        name: "disk::controller_killed_leaves_no_mount",
+        run: disk_sigkill::controller_killed,
+    },
+    Test {
+        name: "disk::target_node_keeps_acknowledged_writes",
+        run: disk_cluster::safe_survives,
+    },
+    Test {
+        name: "disk::unsafe_no_fsync_loses_acknowledged_writes",
+        run: disk_cluster::unsafe_loses,
+    },
+    Test {
+        name: "disk::follower_survives_crashes_at_snapshot_install",
+        run: disk_crash_points::follower_survives_crashes_at_install,
+    },
 ];
 
 const SCENARIOS: &[Scenario] = &[
@@ -130,6 +158,11 @@ const SCENARIOS: &[Scenario] = &[
 ];
 
 fn main() -> ExitCode {
+    // Disk scenarios enter a mount namespace too, and the disk writer is
+    // a role of its own.
+    if let Some(code) = disk::main_for_role() {
+        return code;
+    }
     match role() {
         Some(support::Role::Listener) => support::listener_main(),
         Some(support::Role::Scenario(name)) => {

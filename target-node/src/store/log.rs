@@ -4,11 +4,23 @@
 //! - The `entries` table holds a contiguous range of indexes (no holes):
 //!   appends extend it at the end, `truncate` removes a suffix and `purge`
 //!   a prefix.
-//! - `last_purged` is written in the same transaction that removes the
-//!   purged entries, so the log state is consistent after any crash.
+//! - `last_purged` is what openraft asked to purge (the *logical* start of
+//!   the log: entries at or below it are never read). Entries are deleted
+//!   *physically* only up to the durably stored snapshot
+//!   ([`super::durable::DurableSnapshot`]); the rest of a purge is done by
+//!   a later purge or append, once the snapshot has caught up. So after any
+//!   crash every entry after the stored snapshot is still here.
+//! - At open, a `last_purged` beyond the stored snapshot (a crash between a
+//!   purge and the snapshot install it was for) is moved back to the
+//!   snapshot, which un-hides the entries still needed.
 //! - Every mutation commits with fsync before openraft is told it happened.
 
-use std::{fmt::Debug, ops::RangeBounds, path::Path, sync::Arc};
+use std::{
+    fmt::Debug,
+    ops::RangeBounds,
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use openraft::{
     ErrorSubject, ErrorVerb, LogState, RaftLogReader, storage::LogFlushed, storage::RaftLogStorage,
@@ -16,7 +28,7 @@ use openraft::{
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{
-    Sync,
+    SnapshotMark, Sync, SyncPolicy,
     codec::{decode, encode, io_err},
 };
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
@@ -32,19 +44,82 @@ const LAST_PURGED: &str = "last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    /// How far the stored snapshot reaches: the physical purge limit.
+    snapshot: SnapshotMark,
+    /// The logical start of the log (cached `last_purged`).
+    purged: Arc<Mutex<Option<LogId>>>,
 }
 
 impl LogStore {
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let db = Database::create(path).map_err(io_err(ErrorSubject::Store, ErrorVerb::Read))?;
-        let store = Self { db: Arc::new(db) };
+    /// Opens the log; `snapshot` holds the stored snapshot as found on
+    /// disk, for the repair described above.
+    pub(super) fn open(
+        path: &Path,
+        policy: SyncPolicy,
+        snapshot: SnapshotMark,
+    ) -> Result<Self, StorageError> {
+        let db =
+            super::open_db(path, policy).map_err(io_err(ErrorSubject::Store, ErrorVerb::Read))?;
+        let store = Self {
+            db: Arc::new(db),
+            snapshot,
+            purged: Arc::default(),
+        };
         // Create the tables up front so that readers never see them missing.
         store.write(ErrorSubject::Store, |txn| {
             txn.open_table(ENTRIES)?;
             txn.open_table(META)?;
             Ok(())
         })?;
+        let mut purged: Option<LogId> = store.read_meta(LAST_PURGED, ErrorSubject::Store)?;
+        let stored = store.snapshot.log_id();
+        if purged.map(|id| id.index) > stored.map(|id| id.index) {
+            tracing::warn!(
+                last_purged = ?purged,
+                snapshot = ?stored,
+                "the log was purged past the stored snapshot (a crash before a snapshot \
+                 install was stored); un-purging the entries still needed"
+            );
+            store.write(ErrorSubject::Store, |txn| {
+                let mut meta = txn.open_table(META)?;
+                match &stored {
+                    Some(id) => meta.insert(LAST_PURGED, encode(id).as_slice())?,
+                    None => meta.remove(LAST_PURGED)?,
+                };
+                Ok(())
+            })?;
+            purged = stored;
+        }
+        *store.purged_lock() = purged;
         Ok(store)
+    }
+
+    fn purged_lock(&self) -> std::sync::MutexGuard<'_, Option<LogId>> {
+        self.purged.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The logical start of the log.
+    fn purged(&self) -> Option<LogId> {
+        *self.purged_lock()
+    }
+
+    /// Entries at or below this index may be deleted for good: purged, and
+    /// covered by the stored snapshot.
+    fn deletable(&self) -> Option<u64> {
+        let purged = self.purged()?.index;
+        Some(purged.min(self.snapshot.index()?))
+    }
+
+    /// Every index physically stored, purged or not (for tests).
+    #[cfg(test)]
+    pub(super) fn stored_indexes(&self) -> Vec<u64> {
+        let txn = self.db.begin_read().expect("read");
+        let table = txn.open_table(ENTRIES).expect("entries");
+        table
+            .iter()
+            .expect("iterate")
+            .map(|item| item.expect("entry").0.value())
+            .collect()
     }
 
     /// Runs `f` in one write transaction and commits it durably.
@@ -86,11 +161,16 @@ impl LogStore {
         .map_err(io_err(subject, ErrorVerb::Write))
     }
 
+    /// The last entry after the logical start, if any.
     fn last_entry(&self) -> Result<Option<Entry>, StorageError> {
+        let first = self.purged().map_or(0, |id| id.index + 1);
         let read = || -> Result<Option<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(ENTRIES)?;
-            Ok(table.last()?.map(|(_, v)| v.value().to_vec()))
+            Ok(table
+                .last()?
+                .filter(|(k, _)| k.value() >= first)
+                .map(|(_, v)| v.value().to_vec()))
         };
         match read().map_err(io_err(ErrorSubject::Logs, ErrorVerb::Read))? {
             Some(bytes) => Ok(Some(decode(&bytes, ErrorSubject::Logs)?)),
@@ -104,13 +184,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
+        let first = self.purged().map_or(0, |id| id.index + 1);
         let read = || -> Result<Vec<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(ENTRIES)?;
             let mut out = Vec::new();
             for item in table.range(range)? {
-                let (_, v) = item?;
-                out.push(v.value().to_vec());
+                let (k, v) = item?;
+                if k.value() >= first {
+                    out.push(v.value().to_vec());
+                }
             }
             Ok(out)
         };
@@ -125,7 +208,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_purged_log_id: Option<LogId> = self.read_meta(LAST_PURGED, ErrorSubject::Store)?;
+        let last_purged_log_id = self.purged();
         let last_log_id = match self.last_entry()? {
             Some(entry) => Some(entry.log_id),
             None => last_purged_log_id,
@@ -151,12 +234,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.read_meta(VOTE, ErrorSubject::Vote)
     }
 
-    /// Not synced: the committed index only tells a restarted node how far
-    /// it may re-apply the log before it hears from the leader. An older
-    /// value after a crash re-applies less, and the next synced commit (an
-    /// append or a vote) makes it durable anyway.
+    /// # Correctness
+    /// Synced before it returns, and so before the entries are applied and
+    /// acknowledged. openraft restarts a node whose vote is committed for
+    /// itself as leader *in the same term*, and serves linearizable reads
+    /// up to `max(committed, its first entry of the term)`: with a stale
+    /// committed index (as an unsynced one is after a crash) the restarted
+    /// leader answered reads without the last acknowledged writes until
+    /// its next replication round. The disk faults' power-loss test found
+    /// it (a plain kill of every node is enough).
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(COMMITTED, &committed, ErrorSubject::Store, Sync::Later)
+        self.put_meta(COMMITTED, &committed, ErrorSubject::Store, Sync::Now)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -168,6 +256,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     /// # Correctness
     /// The entries are committed (fsynced) in one transaction before the
     /// callback reports them persisted, and are readable when this returns.
+    /// The same transaction finishes any purge the state machine has since
+    /// caught up with.
     async fn append<I>(
         &mut self,
         entries: I,
@@ -181,8 +271,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .into_iter()
             .map(|entry| (entry.log_id.index, encode(&entry)))
             .collect();
+        let deletable = self.deletable();
         let result = self.write(ErrorSubject::Logs, |txn| {
             let mut table = txn.open_table(ENTRIES)?;
+            if let Some(upto) = deletable {
+                table.retain_in(..=upto, |_, _| false)?;
+            }
             for (index, bytes) in &encoded {
                 table.insert(*index, bytes.as_slice())?;
             }
@@ -209,16 +303,28 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
     }
 
-    /// Removes every entry with index `<= log_id.index` and records `log_id`
-    /// as the last purged one, atomically.
+    /// Records `log_id` as the last purged entry: nothing at or below it
+    /// is read again. Deletes the entries up to it that the stored
+    /// snapshot covers; a later purge or append deletes the rest.
+    ///
+    /// # Correctness
+    /// openraft calls this right after handing a snapshot install to the
+    /// state-machine worker, without waiting for it. Deleting entries the
+    /// stored snapshot does not cover would let a crash before the install
+    /// is stored leave a log that starts after the state machine: the node
+    /// could not re-apply, and would never start again.
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let bytes = encode(&log_id);
+        let deletable = self.snapshot.index().map(|i| i.min(log_id.index));
         self.write(ErrorSubject::Logs, |txn| {
-            txn.open_table(ENTRIES)?
-                .retain_in(..=log_id.index, |_, _| false)?;
+            if let Some(upto) = deletable {
+                txn.open_table(ENTRIES)?.retain_in(..=upto, |_, _| false)?;
+            }
             txn.open_table(META)?
                 .insert(LAST_PURGED, bytes.as_slice())?;
             Ok(())
-        })
+        })?;
+        *self.purged_lock() = Some(log_id);
+        Ok(())
     }
 }

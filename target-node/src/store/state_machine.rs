@@ -32,8 +32,9 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 
 use super::{
-    Sync,
+    Sync, SyncPolicy,
     codec::{decode, encode, io_err},
+    durable::DurableSnapshot,
 };
 use crate::types::{
     Command, Entry, LogId, Outcome, Snapshot, SnapshotMeta, StorageError, StoredMembership,
@@ -50,10 +51,14 @@ const LAST_APPLIED: &str = "last_applied";
 /// versions.
 ///
 /// # Correctness
-/// Unsynced applies are safe because openraft only purges log entries that
-/// a snapshot covers, and storing a snapshot is a synced commit of this
-/// same database, which makes every earlier apply durable with it. So after
-/// a crash the state machine is never behind the purged part of the log.
+/// Unsynced applies are safe because the log store never deletes entries
+/// past the durably stored snapshot ([`DurableSnapshot`]), and storing a
+/// snapshot is a synced commit of this same database, which makes every
+/// earlier apply durable with it: a crash rolls the state machine back to
+/// a synced commit, and the log still holds every entry after it, to be
+/// re-applied. (openraft's own version of this argument, that it only
+/// purges what a snapshot covers, fails when a follower installs one: the
+/// purge does not wait for the install to be stored.)
 const SYNC_EVERY: u32 = 64;
 const MEMBERSHIP: &str = "membership";
 const SNAPSHOT_META: &str = "snapshot_meta";
@@ -105,16 +110,19 @@ pub struct StateMachineStore {
     view: KvView,
     /// Apply batches since the last synced commit.
     unsynced: Arc<AtomicU32>,
+    /// How far the stored snapshot reaches (shared with the log store).
+    snapshot: Arc<DurableSnapshot>,
 }
 
 impl StateMachineStore {
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let db =
-            Database::create(path).map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
-        let store = Self {
+    pub fn open(path: &Path, policy: SyncPolicy) -> Result<Self, StorageError> {
+        let db = super::open_db(path, policy)
+            .map_err(io_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
+        let mut store = Self {
             db: Arc::new(db),
             view: KvView::default(),
             unsynced: Arc::default(),
+            snapshot: Arc::default(),
         };
         store.write(|txn| {
             txn.open_table(KV)?;
@@ -122,6 +130,10 @@ impl StateMachineStore {
             Ok(())
         })?;
         let state = store.load()?;
+        let stored = store
+            .stored_snapshot()?
+            .and_then(|(meta, _)| meta.last_log_id);
+        store.snapshot = Arc::new(DurableSnapshot::new(stored));
         store
             .view
             .0
@@ -133,6 +145,11 @@ impl StateMachineStore {
 
     pub fn view(&self) -> KvView {
         self.view.clone()
+    }
+
+    /// The durable-snapshot mark, for the log store.
+    pub(super) fn durable_snapshot(&self) -> Arc<DurableSnapshot> {
+        self.snapshot.clone()
     }
 
     /// Commits durably (fsync).
@@ -359,12 +376,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 }
 
 /// Stores a snapshot; with `install`, also replaces the state with it.
+///
+/// The stored snapshot only ever moves forward: a snapshot older than the
+/// stored one (a slow build that started before a newer snapshot was
+/// installed) is not stored, so the log purged for the newer one stays
+/// covered. The check and the write are one transaction. Returns whether
+/// the snapshot was stored.
 fn persist_snapshot(
     store: &StateMachineStore,
     meta: &SnapshotMeta,
     data: &[u8],
     install: Option<&SnapshotBody>,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     let meta_bytes = encode(meta);
     let install = install.map(|body| EncodedState {
         pairs: body
@@ -375,10 +398,14 @@ fn persist_snapshot(
         applied: Some(encode(&meta.last_log_id)),
         membership: Some(encode(&meta.last_membership)),
     });
+    let mut stored = false;
     store.write(|txn| {
         let mut meta_table = txn.open_table(META)?;
-        meta_table.insert(SNAPSHOT_META, meta_bytes.as_slice())?;
-        meta_table.insert(SNAPSHOT_DATA, data)?;
+        if !older_than_stored(&meta_table, meta)? {
+            meta_table.insert(SNAPSHOT_META, meta_bytes.as_slice())?;
+            meta_table.insert(SNAPSHOT_DATA, data)?;
+            stored = true;
+        }
         if let Some(state) = &install {
             if let Some(applied) = &state.applied {
                 meta_table.insert(LAST_APPLIED, applied.as_slice())?;
@@ -393,7 +420,24 @@ fn persist_snapshot(
             }
         }
         Ok(())
-    })
+    })?;
+    if stored {
+        store.snapshot.advance(meta.last_log_id);
+    }
+    Ok(stored)
+}
+
+/// Whether the stored snapshot covers more of the log than `meta`.
+fn older_than_stored(
+    table: &redb::Table<&str, &[u8]>,
+    meta: &SnapshotMeta,
+) -> Result<bool, redb::Error> {
+    let Some(bytes) = table.get(SNAPSHOT_META)?.map(|v| v.value().to_vec()) else {
+        return Ok(false);
+    };
+    let stored: SnapshotMeta = serde_json::from_slice(&bytes)
+        .map_err(|e| redb::Error::Io(std::io::Error::other(format!("snapshot meta: {e}"))))?;
+    Ok(stored.last_log_id > meta.last_log_id)
 }
 
 /// Builds a snapshot from the state captured by `get_snapshot_builder`.
@@ -415,7 +459,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: state.membership,
             snapshot_id,
         };
-        persist_snapshot(&self.store, &meta, &data, None)?;
+        if !persist_snapshot(&self.store, &meta, &data, None)? {
+            // openraft ignores a built snapshot older than the one it
+            // knows; the stored (newer) one stays current.
+            tracing::info!(last_log_id = ?meta.last_log_id, "a newer snapshot is stored; not replacing it");
+        }
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),

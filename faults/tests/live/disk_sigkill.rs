@@ -1,0 +1,168 @@
+//! The controller is SIGKILLed while a node writes into its durable
+//! mount: afterwards the host never saw the mount, no node or FUSE server
+//! process remains, and the run's mount namespace (with the mount) is gone.
+
+use std::{
+    io::{BufRead, BufReader},
+    os::unix::fs::MetadataExt,
+    path::PathBuf,
+    sync::mpsc,
+    time::Duration,
+};
+
+use faults::{Nemesis, NodeName, NodeSpec, disk::mounted_in, net::LoopbackIptables};
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+use crate::{
+    disk::{DiskScenario, mount_temp, require_fuse},
+    support::{Verdict, eventually, pid_alive, scenario_command},
+};
+
+pub const CONTROLLER: DiskScenario = DiskScenario {
+    name: "disk-sigkill-controller",
+    body: controller_body,
+};
+
+/// Mount, start a node appending to a file in the mount, report, then
+/// wait to be killed.
+fn controller_body() -> Result<(), String> {
+    let (dir, fs) = mount_temp("sigkill")?;
+    println!("DIR {}", dir.path().display());
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut nemesis = Nemesis::<LoopbackIptables>::new(None);
+        let spec = NodeSpec::new(NodeName::from("n1"), "sh", dir.path().join("n1.log"))
+            .args([
+                "-c",
+                "while :; do echo x >> data; sync data 2>/dev/null; sleep 0.02; done",
+            ])
+            .cwd(fs.mountpoint());
+        let pid = nemesis.start_node(spec).await.map_err(|e| e.to_string())?;
+        let data = fs.mountpoint().join("data");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&data).map(|m| m.len()).unwrap_or(0) < 4 {
+            if tokio::time::Instant::now() > deadline {
+                return Err("the node never wrote into the mount".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        println!("MOUNT {}", fs.mountpoint().display());
+        println!("PIDS {pid}");
+        println!("READY");
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Err("the test kills this process long before".to_owned())
+    })
+}
+
+/// Every task in the system whose mount namespace has inode `ino`.
+fn tasks_in_mount_namespace(ino: u64) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for proc in procs.flatten() {
+        let Ok(tasks) = std::fs::read_dir(proc.path().join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if std::fs::metadata(task.path().join("ns/mnt")).is_ok_and(|m| m.ino() == ino) {
+                found.push(task.path().display().to_string());
+            }
+        }
+    }
+    found
+}
+
+fn host_mountinfo() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default()
+}
+
+pub fn controller_killed() -> Verdict {
+    if let Err(v) = require_fuse() {
+        return v;
+    }
+    if mounted_in(&host_mountinfo(), None) {
+        return Verdict::Fail("the host already shows a durable mount before the test".into());
+    }
+    let mut child = scenario_command(CONTROLLER.name)
+        .spawn()
+        .expect("spawn the controller");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut pid, mut mntns, mut dir, mut mount) = (None::<u32>, None::<u64>, None, None);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line == "READY" => break,
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix("PIDS ") {
+                    pid = rest.parse().ok();
+                } else if let Some(rest) = line.strip_prefix("MNTNS ") {
+                    mntns = rest.parse().ok();
+                } else if let Some(rest) = line.strip_prefix("DIR ") {
+                    dir = Some(PathBuf::from(rest));
+                } else if let Some(rest) = line.strip_prefix("MOUNT ") {
+                    mount = Some(PathBuf::from(rest));
+                }
+            }
+            Err(_) => {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                let out = child.wait_with_output().expect("reap");
+                return Verdict::Fail(format!(
+                    "the controller never became ready ({})\n{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+    let verdict = (|| {
+        let (Some(pid), Some(mntns), Some(mount)) = (pid, mntns, mount.as_deref()) else {
+            return Verdict::Fail("the controller did not report pid, namespace and mount".into());
+        };
+        let inside =
+            std::fs::read_to_string(format!("/proc/{}/mountinfo", child.id())).unwrap_or_default();
+        if !mounted_in(&inside, Some(mount)) {
+            return Verdict::Fail(format!("the controller does not see its mount:\n{inside}"));
+        }
+        if mounted_in(&host_mountinfo(), None) {
+            return Verdict::Fail("the durable mount is visible on the host".into());
+        }
+        if !pid_alive(pid) {
+            return Verdict::Fail(format!("the node {pid} is not running before the kill"));
+        }
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL the controller");
+        let status = child.wait().expect("reap the controller");
+        if status.code().is_some() {
+            return Verdict::Fail(format!("the controller was not killed: {status}"));
+        }
+        if !eventually(Duration::from_secs(5), || !pid_alive(pid)) {
+            return Verdict::Fail(format!("node {pid} survived the controller"));
+        }
+        if !eventually(Duration::from_secs(5), || {
+            tasks_in_mount_namespace(mntns).is_empty()
+        }) {
+            return Verdict::Fail(format!(
+                "tasks still hold the run's mount namespace (and its mount): {:?}",
+                tasks_in_mount_namespace(mntns)
+            ));
+        }
+        if mounted_in(&host_mountinfo(), None) {
+            return Verdict::Fail("a durable mount is on the host after the run".into());
+        }
+        Verdict::Pass
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    verdict
+}
