@@ -139,7 +139,8 @@ pub(crate) fn spec(
     if unsafe_ {
         spec = spec.arg("--unsafe-no-fsync");
     }
-    spec
+    // The nodes authenticate each other with a shared secret.
+    spec.env("TARGET_NODE_CLUSTER_SECRET", "disk-tests-cluster-secret")
 }
 
 fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
