@@ -17,7 +17,8 @@ mod pause;
 pub mod schedule;
 
 use std::{
-    collections::BTreeSet,
+    any::Any,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -25,7 +26,8 @@ use std::{
 use faults::{FaultError, FaultReport, Nemesis, NodeName, net::AnyBackend};
 use plan::{FaultSpec, Plan, Problem, ShapeSpec, TargetKind, TargetSpec};
 use rand_chacha::ChaCha8Rng;
-use systems::{BoxFuture, Cluster};
+use rundir::RunDir;
+use systems::{BoxFuture, Cluster, cluster::ClusterNode};
 
 use crate::recorder::Recorder;
 
@@ -58,10 +60,50 @@ pub struct NemesisContext {
     pub nemesis: Arc<tokio::sync::Mutex<Nemesis<AnyBackend>>>,
     pub cluster: Arc<Cluster>,
     pub recorder: Arc<Recorder>,
+    /// What fault kinds set up before the nodes started ([`Fault::setup`]).
+    pub rigs: tokio::sync::Mutex<Rigs>,
     /// Faults in force, for the progress line.
     pub active: Arc<Mutex<BTreeSet<String>>>,
     /// Problems injecting faults (shown in the summary).
     pub problems: Arc<Mutex<Vec<String>>>,
+}
+
+/// State that fault kinds keep for the whole run (a clock control, the
+/// durable mounts of the nodes' data), by a name of the kinds' choosing:
+/// kinds that work the same mechanism share one rig. Dropped after the
+/// nodes are stopped, so a rig's `Drop` may undo what it set up.
+#[derive(Default)]
+pub struct Rigs(BTreeMap<&'static str, Box<dyn Any + Send + Sync>>);
+
+impl Rigs {
+    /// Keeps `rig` under `name`, replacing any.
+    pub fn insert<T: Any + Send + Sync>(&mut self, name: &'static str, rig: T) {
+        self.0.insert(name, Box::new(rig));
+    }
+
+    /// The rig under `name`, if it is a `T`.
+    pub fn get<T: Any>(&self, name: &str) -> Option<&T> {
+        self.0.get(name)?.downcast_ref()
+    }
+
+    /// The rig under `name`, if it is a `T`, to change it.
+    pub fn get_mut<T: Any>(&mut self, name: &str) -> Option<&mut T> {
+        self.0.get_mut(name)?.downcast_mut()
+    }
+
+    /// Whether a rig is kept under `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+/// What [`Fault::setup`] may change before the nodes start.
+pub struct Setup<'a> {
+    pub plan: &'a Plan,
+    pub dir: &'a RunDir,
+    /// The nodes, whose specs (command, environment) may still change.
+    pub nodes: &'a mut [ClusterNode],
+    pub rigs: &'a mut Rigs,
 }
 
 impl NemesisContext {
@@ -87,6 +129,20 @@ pub trait Fault: Sync {
     /// Whether it needs the firewall (and so a private network namespace).
     fn uses_firewall(&self) -> bool {
         false
+    }
+
+    /// Before any node starts, once per run for each kind the plan uses:
+    /// change the nodes' specs (a preloaded library, a mounted data
+    /// directory) and keep what the faults will need in `setup.rigs`.
+    fn setup(&self, _setup: &mut Setup<'_>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// In the final phase, after the nemesis has healed, resumed and
+    /// restarted: undo what this kind may have left in force (clocks back
+    /// to real time). The returned reports are recorded.
+    fn recover<'a>(&'a self, _ctx: &'a NemesisContext) -> BoxFuture<'a, Vec<FaultReport>> {
+        Box::pin(async { Vec::new() })
     }
 
     /// Starts the fault: `Ok(None)` if it changed nothing (skipped, with
@@ -131,7 +187,46 @@ pub fn entries(plan: &Plan) -> impl Iterator<Item = &FaultSpec> {
 
 /// Does the plan use the firewall?
 pub fn needs_firewall(plan: &Plan) -> bool {
-    entries(plan).any(|f| find(&f.fault.value).is_some_and(|k| k.uses_firewall()))
+    kinds_in(plan).iter().any(|k| k.uses_firewall())
+}
+
+/// The fault kinds the plan uses, each once, in the order of [`ALL`].
+pub fn kinds_in(plan: &Plan) -> Vec<&'static dyn Fault> {
+    let named: BTreeSet<&str> = entries(plan).map(|f| f.fault.value.as_str()).collect();
+    ALL.iter()
+        .copied()
+        .filter(|k| named.contains(k.name()))
+        .collect()
+}
+
+/// Runs [`Fault::setup`] of every kind the plan uses.
+pub fn setup(
+    plan: &Plan,
+    dir: &RunDir,
+    nodes: &mut [ClusterNode],
+    rigs: &mut Rigs,
+) -> Result<(), String> {
+    for kind in kinds_in(plan) {
+        let mut setup = Setup {
+            plan,
+            dir,
+            nodes,
+            rigs,
+        };
+        kind.setup(&mut setup)
+            .map_err(|e| format!("cannot set up {} faults: {e}", kind.name()))?;
+    }
+    Ok(())
+}
+
+/// Runs [`Fault::recover`] of every kind the plan uses, recording what
+/// each did.
+pub async fn recover(plan: &Plan, ctx: &NemesisContext) {
+    for kind in kinds_in(plan) {
+        for report in kind.recover(ctx).await {
+            report.events.iter().for_each(|e| ctx.recorder.nemesis(e));
+        }
+    }
 }
 
 /// The plan rules of fault kinds: each entry names a kind, sets only the
@@ -241,4 +336,34 @@ pub fn started(
         return Ok(None);
     }
     Ok(Some(started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rigs_are_found_by_name_and_type() {
+        let mut rigs = Rigs::default();
+        rigs.insert("clock", 7_u32);
+        assert_eq!(rigs.get::<u32>("clock"), Some(&7));
+        assert_eq!(rigs.get::<String>("clock"), None, "another type");
+        assert!(rigs.get::<u32>("disk").is_none());
+        *rigs.get_mut::<u32>("clock").expect("present") += 1;
+        assert_eq!(rigs.get::<u32>("clock"), Some(&8));
+        assert!(rigs.contains("clock"));
+    }
+
+    #[test]
+    fn every_kind_has_a_unique_name_and_known_fields() {
+        let names: BTreeSet<&str> = ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), ALL.len());
+        let known = ["target", "shape", "for", "restart-after", "probability"];
+        for kind in ALL {
+            for field in kind.fields() {
+                assert!(known.contains(field) || !field.is_empty(), "{field}");
+            }
+            assert!(find(kind.name()).is_some());
+        }
+    }
 }

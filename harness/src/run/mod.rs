@@ -71,6 +71,8 @@ pub enum RunError {
     Cluster(#[from] ClusterError),
     #[error("fault injection failed: {0}")]
     Fault(#[from] faults::FaultError),
+    #[error("{0}")]
+    Setup(String),
     #[error("{exit} while the cluster was starting\n{logs}")]
     NodeDied { exit: String, logs: String },
     #[error("cannot read back the recorded history: {0}")]
@@ -103,7 +105,10 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
     );
 
     let program = systems::of(&plan).program(&plan, &options.programs)?;
-    let cluster = Arc::new(Cluster::create(&plan, &dir, &program, &fresh_secret()).await?);
+    let mut cluster = Cluster::create(&plan, &dir, &program, &fresh_secret()).await?;
+    let mut rigs = nemesis::Rigs::default();
+    nemesis::setup(&plan, &dir, &mut cluster.nodes, &mut rigs).map_err(RunError::Setup)?;
+    let cluster = Arc::new(cluster);
     let firewall = if options.isolated && nemesis::needs_firewall(&plan) {
         Some(cluster.firewall().await?)
     } else {
@@ -132,6 +137,7 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
         nemesis,
         cluster: cluster.clone(),
         recorder: recorder.clone(),
+        rigs: tokio::sync::Mutex::new(rigs),
         active: Arc::new(Mutex::new(BTreeSet::new())),
         problems: Arc::new(Mutex::new(Vec::new())),
     });
@@ -257,6 +263,7 @@ async fn finish(
                 .for_each(|e| recorder.nemesis(e)),
             Err(e) => notes.push(format!("recovery failed: {e}")),
         }
+        nemesis::recover(plan, &ctx).await;
     }
     let reads_wanted =
         plan.final_phase.reads || workload_of(plan).final_reads() == FinalReads::Always;
