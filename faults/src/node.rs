@@ -23,6 +23,16 @@ pub const LOOPBACK_BASE: u8 = 10;
 pub struct NodeName(String);
 
 impl NodeName {
+    /// `nodes` sorted, each once: the canonical form of a node set.
+    pub fn sorted_set(nodes: &[NodeName]) -> Vec<NodeName> {
+        nodes
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
     /// A node name from any string. Names are not validated: a plan may use
     /// any name it likes, as long as it uses the same name everywhere.
     pub fn new(name: impl Into<String>) -> Self {

@@ -102,12 +102,7 @@ pub fn majority(n: usize) -> usize {
 
 /// Sorted, de-duplicated nodes: the canonical input of every shape.
 fn canonical(nodes: &[NodeName]) -> Vec<NodeName> {
-    nodes
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    NodeName::sorted_set(nodes)
 }
 
 fn need(shape: PartitionShape, needed: usize, have: usize) -> Result<(), ShapeError> {

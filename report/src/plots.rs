@@ -20,6 +20,18 @@ use super::{
     units::{fmt_secs, secs},
 };
 
+/// A horizontal grid line at `py` with its tick label on the left.
+fn grid_line(out: &mut String, f: &Frame, py: f64, label: &str) {
+    let _ = write!(
+        out,
+        r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#,
+        f.x0(),
+        f.x1(),
+        f.x0() - 6.0,
+        py + 4.0,
+    );
+}
+
 /// Width of the time plots, in px.
 pub const PLOT_WIDTH: f64 = 1200.0;
 /// At most this many throughput bins.
@@ -89,16 +101,7 @@ pub fn throughput_svg(history: &History, windows: &[FaultBand]) -> String {
     );
     fault_bands(&mut out, windows, &x, (f.y0(), f.y1()), end, Some(&rows));
     for t in &ticks {
-        let py = y.at(*t);
-        let _ = write!(
-            out,
-            r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            f.x0(),
-            f.x1(),
-            f.x0() - 6.0,
-            py + 4.0,
-            tick_label(*t)
-        );
+        grid_line(&mut out, &f, y.at(*t), &tick_label(*t));
     }
     time_axis(&mut out, &f, &x, "time since the run started (s)");
     y_caption(&mut out, &f, "ops/s");
@@ -208,16 +211,7 @@ pub fn latency_svg(history: &History, windows: &[FaultBand]) -> String {
     );
     fault_bands(&mut out, windows, &x, (f.y0(), f.y1()), end, Some(&rows));
     for t in y.ticks() {
-        let py = y.at(t);
-        let _ = write!(
-            out,
-            r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            f.x0(),
-            f.x1(),
-            f.x0() - 6.0,
-            py + 4.0,
-            decade_label(t)
-        );
+        grid_line(&mut out, &f, y.at(t), &decade_label(t));
     }
     time_axis(&mut out, &f, &x, "invocation time (s)");
     y_caption(&mut out, &f, "latency (log)");

@@ -4,7 +4,7 @@
 //! names (those the fault may have affected, never the skipped ones), and
 //! how per-node outcomes combine into a verb's outcome.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::{
     FaultDetail, FaultError, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, NodeName,
@@ -31,12 +31,7 @@ pub(super) fn indeterminate_on_error(
 }
 
 pub(super) fn dedup(nodes: &[NodeName]) -> Vec<NodeName> {
-    nodes
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    NodeName::sorted_set(nodes)
 }
 
 pub(super) fn start(fault: FaultKind, active: &ActiveNet) -> FaultEvent {
