@@ -31,6 +31,7 @@ fn options() -> LinOptions {
         time_budget: Duration::from_secs(60),
         threads: 0,
         total_budget: None,
+        ..LinOptions::default()
     }
 }
 

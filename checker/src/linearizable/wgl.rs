@@ -34,15 +34,27 @@
 //!    never stored.
 //!
 //! Invariants: the search never clones the history per step (only the spec
-//! state, which is small: an interned id or a short vector); it checks its
-//! deadline every 4096 steps and then stops with [`SearchResult::Timeout`].
+//! state, which is small: an interned id or a short vector); every 4096
+//! steps it checks its [`Limits`]: past the deadline it stops with
+//! [`SearchResult::Timeout`], past the memory budget (its own structures,
+//! see `budget.rs`) with [`SearchResult::OutOfMemory`], and it reports
+//! progress at most every `PROGRESS_INTERVAL`.
+//!
+//! How far it got ([`Reached`]): whenever the scan for candidates meets a
+//! return entry, that op is the first unlinearized completed op in return
+//! order (entries before it are calls), so every completed op returning
+//! earlier is linearized in the current configuration.
 
-use std::{hash::Hash, time::Instant};
+use std::{
+    hash::Hash,
+    time::{Duration, Instant},
+};
 
 use stateright::semantics::SequentialSpec;
 
 use super::{
     bitset::{Bitset, PrefixBitset, Zobrist, fx_hash},
+    budget::{HeapSize, MemoryBudget, PROGRESS_INTERVAL},
     cache::FailedCache,
 };
 
@@ -95,7 +107,55 @@ pub enum SearchResult<S> {
     Timeout {
         /// Configurations explored.
         explored: u64,
+        /// How far the search got.
+        reached: Reached,
     },
+    /// The memory budget ran out first.
+    OutOfMemory {
+        /// Configurations explored.
+        explored: u64,
+        /// How far the search got.
+        reached: Reached,
+        /// Bytes the search needed when the budget refused more.
+        bytes: usize,
+    },
+}
+
+/// How far a search got: some configuration linearized the first
+/// `linearized` completed ops in return order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reached {
+    /// Completed ops (in return order) covered by one configuration.
+    pub linearized: usize,
+    /// Completed ops of the key.
+    pub of: usize,
+    /// The first completed op not covered (index into the key's ops).
+    pub next: Option<usize>,
+}
+
+/// A search's running totals, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchProgress {
+    /// Configurations explored.
+    pub explored: u64,
+    /// How far the search got.
+    pub reached: Reached,
+    /// Bytes the search holds.
+    pub bytes: usize,
+    /// Time since the search began.
+    pub elapsed: Duration,
+}
+
+/// What bounds a search, all optional.
+#[derive(Clone, Copy, Default)]
+pub struct Limits<'a> {
+    /// Stop with [`SearchResult::Timeout`] at this instant.
+    pub deadline: Option<Instant>,
+    /// Stop with [`SearchResult::OutOfMemory`] when this budget refuses
+    /// to cover the search's structures.
+    pub memory: Option<&'a MemoryBudget>,
+    /// Called with the totals at most every `PROGRESS_INTERVAL`.
+    pub progress: Option<&'a (dyn Fn(&SearchProgress) + Sync)>,
 }
 
 const HEAD: u32 = 0;
@@ -156,8 +216,24 @@ struct Frame<S> {
 /// Searches for a linearization of `ops` (sorted by call) from `init`.
 pub fn search<S>(init: &S, ops: &[SearchOp<S>], deadline: Option<Instant>) -> SearchResult<S>
 where
-    S: SequentialSpec + Clone + Eq + Hash,
+    S: SequentialSpec + Clone + Eq + Hash + HeapSize,
 {
+    search_with(
+        init,
+        ops,
+        &Limits {
+            deadline,
+            ..Limits::default()
+        },
+    )
+}
+
+/// [`search`] within `limits`.
+pub fn search_with<S>(init: &S, ops: &[SearchOp<S>], limits: &Limits<'_>) -> SearchResult<S>
+where
+    S: SequentialSpec + Clone + Eq + Hash + HeapSize,
+{
+    let started = Instant::now();
     let n = ops.len();
     // Main list entries: calls of completed ops and all returns.
     let mut entries: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n); // (pos, is_return, op)
@@ -181,6 +257,11 @@ where
     info_ops.sort_by_key(|&k| ops[k as usize].call);
     for (i, &k) in info_ops.iter().enumerate() {
         class_index[k as usize] = i;
+    }
+    // Rank of each completed op in return order.
+    let mut ret_rank = vec![0u32; n];
+    for (rank, &(_, _, k)) in entries.iter().filter(|e| e.1).enumerate() {
+        ret_rank[k as usize] = rank as u32;
     }
 
     let mut main = Links::new(entries.len());
@@ -219,6 +300,44 @@ where
     let mut steps: u64 = 0;
     // Longest dead end so far: (completed ops linearized, prefix, state, blocked op)
     let mut best: Option<(usize, Vec<usize>, S, usize)> = None;
+    let mut reached = Reached {
+        linearized: 0,
+        of: completed,
+        next: None,
+    };
+    // Memory: the fixed per-op arrays now, the growing structures at each
+    // limits check.
+    let fixed = size_of::<(u64, bool, u32)>() * entries.capacity()
+        + (size_of::<u32>() * 2 + 1) * node_op.len()
+        + size_of::<u32>() * (call_node.len() + ret_node.len() + info_node.len() + ret_rank.len())
+        + size_of::<usize>() * class_index.len()
+        + size_of::<u32>() * 2 * (main.next.len() + info.next.len() + info_ops.len())
+        + size_of::<u64>() * n
+        + n / 4;
+    let mut stack_heap = 0usize;
+    let mut reservation = limits.memory.map(MemoryBudget::reserve);
+    let mut last_report = started;
+    let held_bytes = |cache: &FailedCache<S>,
+                      stack: &Vec<Frame<S>>,
+                      stack_heap: usize,
+                      best: &Option<(usize, Vec<usize>, S, usize)>| {
+        fixed
+            + cache.bytes()
+            + stack.capacity() * size_of::<Frame<S>>()
+            + stack_heap
+            + best
+                .as_ref()
+                .map_or(0, |b| b.1.capacity() * size_of::<usize>())
+    };
+    if let Some(r) = &mut reservation
+        && !r.cover(fixed)
+    {
+        return SearchResult::OutOfMemory {
+            explored,
+            reached,
+            bytes: fixed,
+        };
+    }
 
     let config_hash = |h: u64, s: &S| h.rotate_left(17) ^ fx_hash(s);
 
@@ -230,8 +349,32 @@ where
             };
         }
         steps += 1;
-        if steps & 0xfff == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
-            return SearchResult::Timeout { explored };
+        if steps & 0xfff == 0 {
+            let now = Instant::now();
+            if limits.deadline.is_some_and(|d| now >= d) {
+                return SearchResult::Timeout { explored, reached };
+            }
+            let bytes = held_bytes(&cache, &stack, stack_heap, &best);
+            if let Some(r) = &mut reservation
+                && !r.cover(bytes)
+            {
+                return SearchResult::OutOfMemory {
+                    explored,
+                    reached,
+                    bytes,
+                };
+            }
+            if let Some(report) = limits.progress
+                && now.duration_since(last_report) >= PROGRESS_INTERVAL
+            {
+                last_report = now;
+                report(&SearchProgress {
+                    explored,
+                    reached,
+                    bytes,
+                    elapsed: now.duration_since(started),
+                });
+            }
         }
         // Pick the next candidate from the cursor.
         let (k, next_cursor, bound, blocked) = match cursor {
@@ -239,6 +382,11 @@ where
                 debug_assert_ne!(node, main_tail, "returns remain while ops do");
                 let k = node_op[node as usize];
                 if node_is_ret[node as usize] {
+                    let covered = ret_rank[k as usize] as usize;
+                    if covered > reached.linearized || reached.next.is_none() {
+                        reached.linearized = covered;
+                        reached.next = Some(k as usize);
+                    }
                     cursor = Cursor::Info {
                         node: info.next[HEAD as usize],
                         bound: ops[k as usize].ret_pos,
@@ -294,11 +442,13 @@ where
                         };
                     };
                     let k = frame.op as usize;
+                    stack_heap -= frame.prev_state.heap_size();
                     if ops[k].ret.is_some() {
                         // Finished and failed. Configurations inside a run
                         // of info ops are not stored: pruning 2 may have
                         // left their completions to the run's start.
-                        cache.insert(config_hash(hash, &state), &done, &info_done, state);
+                        let heap = state.heap_size();
+                        cache.insert(config_hash(hash, &state), &done, &info_done, state, heap);
                     }
                     if ops[k].ret.is_some() {
                         done.clear(class_index[k]);
@@ -376,6 +526,7 @@ where
             continue; // pruning 3
         }
         explored += 1;
+        stack_heap += state.heap_size();
         stack.push(Frame {
             op: k,
             prev_state: std::mem::replace(&mut state, next),

@@ -16,6 +16,7 @@ fn opts() -> LinOptions {
         time_budget: Duration::from_secs(10),
         threads: 1,
         total_budget: None,
+        ..LinOptions::default()
     }
 }
 
