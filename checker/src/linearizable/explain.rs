@@ -63,7 +63,18 @@ impl KeyView<'_> {
         }
     }
 
-    /// "value 5 (written by op 3 ...)" or "the initial value null".
+    /// "value 5" or "the initial value null".
+    fn value_of(&self, s: &Span) -> String {
+        match s.head {
+            None => format!("the initial value {}", self.value(self.init)),
+            Some(h) => match &self.ops[h].op {
+                RegisterOp::Write(v) => format!("value {}", self.value(*v)),
+                _ => "a value".to_owned(),
+            },
+        }
+    }
+
+    /// "value 5 (written by op 3)" or "the initial value null".
     fn block(&self, s: &Span) -> String {
         match s.head {
             None => format!("the initial value {}", self.value(self.init)),
@@ -72,7 +83,7 @@ impl KeyView<'_> {
                     RegisterOp::Write(v) => self.value(*v).clone(),
                     _ => Value::Null,
                 };
-                format!("value {v} (written by {})", self.op(h))
+                format!("value {v} (written by op {})", self.ops[h].id)
             }
         }
     }
@@ -80,9 +91,9 @@ impl KeyView<'_> {
     /// Why `first` cannot precede `second`.
     fn cannot_precede(&self, first: &Span, second: &Span) -> String {
         match second.returns_first {
-            None => format!("{} must come before every write", self.block(second)),
+            None => "the initial value comes before every write".to_owned(),
             Some(r) => format!(
-                "{} returned at event index {} but would have to follow {}, invoked at event index {}",
+                "{} returned at event index {} but would come after {}, invoked at event index {}",
                 self.op(r),
                 self.returned(r),
                 self.op(first.invoked_last),
@@ -128,11 +139,20 @@ pub(crate) fn explain(view: &KeyView<'_>, violation: &Violation) -> String {
             view.op(*before),
         ),
         Violation::Unorderable { first, second } => format!(
-            "neither {} nor {} can be current first: {}; and {}",
+            "{} and {} cannot be ordered. {} first: {}. {} first: {}.",
             view.block(first),
             view.block(second),
+            capitalized(&view.value_of(first)),
             view.cannot_precede(first, second),
+            capitalized(&view.value_of(second)),
             view.cannot_precede(second, first),
         ),
     }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
