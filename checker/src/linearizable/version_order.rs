@@ -165,8 +165,9 @@ fn decide_cut(
 }
 
 /// The history cut at position `at` (keeping the completion at `at` when
-/// `inclusive`), with each kept op's index in `ops`.
-fn cut_ops(
+/// `inclusive`), with each kept op's index in `ops`: ops invoked before
+/// `at`, those completing later turned `info` (reads among them dropped).
+pub fn cut_ops(
     ops: &[RegisterSearchOp],
     at: u64,
     inclusive: bool,

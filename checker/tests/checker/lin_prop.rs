@@ -151,7 +151,7 @@ fn simulate(script: &[Step]) -> Vec<Event> {
 }
 
 /// The oracle: stateright's tester over `CasRegister<Value>`.
-fn oracle(h: &History) -> bool {
+pub fn oracle(h: &History) -> bool {
     let mut t = LinearizabilityTester::new(CasRegister(Value::Null));
     let mut skip = vec![false; h.events.len()];
     for op in &h.ops {
@@ -207,7 +207,7 @@ fn stateright_engine(h: &History) -> Option<bool> {
     Some(all)
 }
 
-fn render(h: &History) -> String {
+pub fn render(h: &History) -> String {
     h.events
         .iter()
         .map(|e| format!("{} {} {} {}", e.process, e.kind, e.f, e.value))

@@ -8,5 +8,6 @@ mod generated;
 mod jsonl;
 mod lin_prop;
 mod lin_table;
+mod lin_version_order;
 mod set;
 mod stats;
