@@ -7,7 +7,17 @@
 //! injected stale read), `jsonl` (write + read the big history as JSONL),
 //! `stateright` (the stateright-Model engine on smaller single keys, for
 //! the engine comparison), `scale` (one key, 5k to 40k ops). No argument runs `big key stale`.
-//! Peak memory: run the built binary under `/usr/bin/time -v`.
+//!
+//! Hot keys (issue 15): `hotkey` (the measured run's shape: one key,
+//! 24,387 ops, 30 processes, ~540 info in fault bursts), `hotkey-stale`
+//! (the same with an injected stale read), `hotkey-wgl` (the search alone on
+//! it, 30 s budget), `million` (one key, 1,000,000 ops, 50 processes, 2%
+//! info), `million-stale`, `crafted` (1,000 concurrent info writes and
+//! 1,000 concurrent reads on one key, then on 4 keys) and `crafted-wgl`
+//! (the search alone on those, 10 s budget), `crafted-budget` (the same
+//! with a 60 s time budget and a 64 MiB memory budget).
+//! Peak memory: run the built binary under `/usr/bin/time -v`, one
+//! scenario at a time.
 
 use std::{
     io::{BufWriter, Write},
@@ -15,8 +25,8 @@ use std::{
 };
 
 use checker::{
-    LinOptions, Model, Verdict,
-    generate::{RegisterWorkload, register_with_stale_read},
+    History, LinOptions, LinearizabilityReport, Model, Verdict,
+    generate::{RegisterWorkload, concurrent_info_writes, register_with_stale_read},
     linearizable::{
         self,
         prepare::{KeyInput, ops_by_key, prepare_key},
@@ -57,15 +67,130 @@ fn one_key(ops: usize) -> RegisterWorkload {
     }
 }
 
+fn million() -> RegisterWorkload {
+    RegisterWorkload {
+        seed: 4,
+        ops: 1_000_000,
+        keys: 1,
+        processes: 50,
+        info_rate: 0.02,
+        ..Default::default()
+    }
+}
+
+/// Checks `h`, prints one line, returns the report.
+fn run(name: &str, h: &History, options: &LinOptions) -> LinearizabilityReport {
+    let t = Instant::now();
+    let r = linearizable::check(h, Model::register(), options);
+    let elapsed = t.elapsed();
+    let info = h
+        .ops
+        .iter()
+        .filter(|o| o.outcome == checker::Outcome::Info)
+        .count();
+    let engines: std::collections::BTreeMap<String, usize> =
+        r.keys.values().fold(Default::default(), |mut m, k| {
+            *m.entry(k.engine.to_string()).or_default() += 1;
+            m
+        });
+    let explored: u64 = r.keys.values().map(|k| k.explored).sum();
+    let reason = r
+        .keys
+        .values()
+        .find_map(|k| k.reason.clone())
+        .unwrap_or_default();
+    println!(
+        "{name}: {} ops ({info} info), {} key(s): check {elapsed:.2?} -> {} (engines {engines:?}, explored {explored}) {reason}",
+        h.ops.len(),
+        r.keys.len(),
+        r.verdict,
+    );
+    r
+}
+
+fn wgl_only(budget: Duration) -> LinOptions {
+    LinOptions {
+        time_budget: budget,
+        version_order: false,
+        ..options()
+    }
+}
+
+fn hot_keys(want: &dyn Fn(&str) -> bool) {
+    if want("hotkey") {
+        let r = run(
+            "hotkey",
+            &RegisterWorkload::hot_key(15).history(),
+            &options(),
+        );
+        assert_eq!(r.verdict, Verdict::Valid);
+    }
+    if want("hotkey-stale") {
+        let (h, read) = register_with_stale_read(&RegisterWorkload::hot_key(15)).expect("pairs");
+        let r = run("hotkey-stale", &h, &options());
+        let cex = r.keys["k0"]
+            .counterexample
+            .as_ref()
+            .map(|c| (c.op.op, c.prefix.len()));
+        println!("  stale read = op {read}; blocked op and prefix {cex:?}");
+        assert_eq!(r.verdict, Verdict::Invalid);
+    }
+    if want("hotkey-wgl") {
+        run(
+            "hotkey-wgl",
+            &RegisterWorkload::hot_key(15).history(),
+            &wgl_only(Duration::from_secs(30)),
+        );
+    }
+    if want("million") {
+        let t = Instant::now();
+        let h = million().history();
+        println!("million: generated in {:.2?}", t.elapsed());
+        let r = run("million", &h, &options());
+        assert_eq!(r.verdict, Verdict::Valid);
+    }
+    if want("million-stale") {
+        let (h, read) = register_with_stale_read(&million()).expect("pairs");
+        let r = run("million-stale", &h, &options());
+        let cex = r.keys["k0"]
+            .counterexample
+            .as_ref()
+            .map(|c| (c.op.op, c.prefix.len()));
+        println!("  stale read = op {read}; blocked op and prefix {cex:?}");
+        assert_eq!(r.verdict, Verdict::Invalid);
+    }
+    for (scenario, options) in [
+        ("crafted", options()),
+        ("crafted-wgl", wgl_only(Duration::from_secs(10))),
+        (
+            "crafted-budget",
+            LinOptions {
+                memory_budget: 64 << 20,
+                ..wgl_only(Duration::from_secs(60))
+            },
+        ),
+    ] {
+        if want(scenario) {
+            for (keys, stale_tail) in [(1, false), (1, true), (4, true)] {
+                let h = concurrent_info_writes(5, keys, 1_000, 1_000, stale_tail);
+                run(
+                    &format!("{scenario} ({keys} keys, stale tail {stale_tail})"),
+                    &h,
+                    &options,
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
     let all = args.is_empty();
-    let want = |s: &str| {
-        all && !["jsonl", "stateright", "scale"].contains(&s) || args.iter().any(|a| a == s)
-    };
+    let want = |s: &str| all && ["big", "key", "stale"].contains(&s) || args.iter().any(|a| a == s);
+    hot_keys(&want);
 
     if want("big") {
         let t = Instant::now();

@@ -64,6 +64,27 @@ impl<S: Eq> FailedCache<S> {
             + self.states_heap
     }
 
+    /// Bytes the next [`insert`](Self::insert) of a configuration of
+    /// `words` words (window and info) may newly allocate: the new buffer
+    /// of each container that is full (the old one is in
+    /// [`bytes`](Self::bytes) until the copy is done). 0 when all have
+    /// room.
+    pub(crate) fn insert_growth(&self, words: usize) -> usize {
+        fn grown<T>(v: &Vec<T>, add: usize) -> usize {
+            if v.len() + add <= v.capacity() {
+                0
+            } else {
+                (v.capacity() * 2).max(v.len() + add).max(4) * size_of::<T>()
+            }
+        }
+        let heads = if self.heads.len() >= self.heads.capacity() {
+            (self.heads.capacity() * 2).max(4) * (size_of::<(u64, u32)>() + 1)
+        } else {
+            0
+        };
+        heads + grown(&self.entries, 1) + grown(&self.words, words) + grown(&self.states, 1)
+    }
+
     /// Whether a stored configuration dominates (`done`, `info`, `state`).
     pub(crate) fn dominated(
         &self,
@@ -134,6 +155,7 @@ mod tests {
         done.set(70);
         let mut info = Bitset::new(4);
         info.set(2);
+        assert!(cache.insert_growth(3) > 0, "an empty cache allocates");
         cache.insert(7, &done, &info, 5u32, 0);
         assert!(cache.bytes() > 0);
 

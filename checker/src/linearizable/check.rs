@@ -404,7 +404,7 @@ where
             explored,
             reached,
             format!(
-                "memory budget of {} spent (the search held {})",
+                "memory budget of {} spent (the search needed {})",
                 human_bytes(limits.memory.limit()),
                 human_bytes(bytes)
             ),

@@ -160,6 +160,10 @@ pub struct Limits<'a> {
 
 const HEAD: u32 = 0;
 
+/// Cache insertions that may allocate more than this consult the memory
+/// budget at once (smaller ones wait for the periodic check).
+const GROWTH_CHECK_BYTES: usize = 1 << 16;
+
 /// Dancing-links list over entries `1..=len`; `0` is the head and `len+1`
 /// the tail.
 struct Links {
@@ -448,6 +452,23 @@ where
                         // of info ops are not stored: pruning 2 may have
                         // left their completions to the run's start.
                         let heap = state.heap_size();
+                        // A reallocation doubles a buffer at once: ask the
+                        // budget for the new buffer before it exists.
+                        let growth = cache
+                            .insert_growth(done.window().1.len() + info_done.words().len())
+                            + heap;
+                        if growth > GROWTH_CHECK_BYTES
+                            && let Some(r) = &mut reservation
+                        {
+                            let bytes = held_bytes(&cache, &stack, stack_heap, &best) + growth;
+                            if !r.cover(bytes) {
+                                return SearchResult::OutOfMemory {
+                                    explored,
+                                    reached,
+                                    bytes,
+                                };
+                            }
+                        }
                         cache.insert(config_hash(hash, &state), &done, &info_done, state, heap);
                     }
                     if ops[k].ret.is_some() {

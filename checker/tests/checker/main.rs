@@ -6,6 +6,7 @@ mod edn;
 mod fuzz;
 mod generated;
 mod jsonl;
+mod lin_budgets;
 mod lin_prop;
 mod lin_table;
 mod lin_version_order;
