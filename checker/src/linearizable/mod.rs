@@ -26,6 +26,7 @@ pub mod budget;
 mod cache;
 pub mod check;
 mod explain;
+pub mod limits;
 pub mod options;
 pub mod prepare;
 pub mod progress;

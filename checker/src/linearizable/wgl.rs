@@ -45,13 +45,11 @@
 //! order (entries before it are calls), so every completed op returning
 //! earlier is linearized in the current configuration.
 
-use std::{
-    hash::Hash,
-    time::{Duration, Instant},
-};
+use std::{hash::Hash, time::Instant};
 
 use stateright::semantics::SequentialSpec;
 
+pub use super::limits::{Limits, Reached, SearchProgress};
 use super::{
     bitset::{Bitset, PrefixBitset, Zobrist, fx_hash},
     budget::{HeapSize, MemoryBudget, PROGRESS_INTERVAL},
@@ -119,43 +117,6 @@ pub enum SearchResult<S> {
         /// Bytes the search needed when the budget refused more.
         bytes: usize,
     },
-}
-
-/// How far a search got: some configuration linearized the first
-/// `linearized` completed ops in return order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Reached {
-    /// Completed ops (in return order) covered by one configuration.
-    pub linearized: usize,
-    /// Completed ops of the key.
-    pub of: usize,
-    /// The first completed op not covered (index into the key's ops).
-    pub next: Option<usize>,
-}
-
-/// A search's running totals, for progress reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SearchProgress {
-    /// Configurations explored.
-    pub explored: u64,
-    /// How far the search got.
-    pub reached: Reached,
-    /// Bytes the search holds.
-    pub bytes: usize,
-    /// Time since the search began.
-    pub elapsed: Duration,
-}
-
-/// What bounds a search, all optional.
-#[derive(Clone, Copy, Default)]
-pub struct Limits<'a> {
-    /// Stop with [`SearchResult::Timeout`] at this instant.
-    pub deadline: Option<Instant>,
-    /// Stop with [`SearchResult::OutOfMemory`] when this budget refuses
-    /// to cover the search's structures.
-    pub memory: Option<&'a MemoryBudget>,
-    /// Called with the totals at most every `PROGRESS_INTERVAL`.
-    pub progress: Option<&'a (dyn Fn(&SearchProgress) + Sync)>,
 }
 
 const HEAD: u32 = 0;
@@ -569,79 +530,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{CasRegister, RegisterOp, RegisterRet};
-
-    type R = CasRegister<u32>;
-
-    fn op(
-        call: u64,
-        ret_pos: Option<u64>,
-        op: RegisterOp<u32>,
-        ret: Option<RegisterRet<u32>>,
-    ) -> SearchOp<R> {
-        SearchOp {
-            op,
-            ret,
-            call,
-            ret_pos: ret_pos.unwrap_or(u64::MAX),
-            id: call as usize,
-            expires: u64::MAX,
-        }
-    }
-
-    #[test]
-    fn sequential_history_is_linearizable() {
-        let ops = vec![
-            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
-            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(1))),
-        ];
-        let r = search(&CasRegister(0), &ops, None);
-        assert!(
-            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[0, 1]),
-            "{r:?}"
-        );
-    }
-
-    #[test]
-    fn stale_read_is_not_linearizable() {
-        let ops = vec![
-            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
-            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
-        ];
-        match search(&CasRegister(0), &ops, None) {
-            SearchResult::NotLinearizable {
-                prefix,
-                state,
-                blocked,
-                ..
-            } => {
-                assert_eq!(prefix, vec![0]);
-                assert_eq!(state, CasRegister(1));
-                assert_eq!(blocked, 1);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn info_write_may_take_effect_later_or_never() {
-        // info write of 5 at 0; reads later see 0 then 5.
-        let ops = vec![
-            op(0, None, RegisterOp::Write(5), None),
-            op(1, Some(2), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
-            op(3, Some(4), RegisterOp::Read, Some(RegisterRet::ReadOk(5))),
-        ];
-        let r = search(&CasRegister(0), &ops, None);
-        assert!(
-            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[1, 0, 2]),
-            "{r:?}"
-        );
-        let never = &ops[..2];
-        assert!(matches!(
-            search(&CasRegister(0), never, None),
-            SearchResult::Linearizable { .. }
-        ));
-    }
-}
+#[path = "wgl_tests.rs"]
+mod tests;
