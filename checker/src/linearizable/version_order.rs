@@ -31,8 +31,9 @@ use super::{
 };
 use crate::spec::{CasRegister, RegisterOp};
 
-/// Rough bytes per op the engine allocates (for the memory budget).
-pub const BYTES_PER_OP: usize = 96;
+/// Rough bytes per op the engine allocates at its peak, a refutation's
+/// cut copies included (for the memory budget).
+pub const BYTES_PER_OP: usize = 160;
 
 /// What the engine found.
 #[derive(Debug, Clone, PartialEq, Eq)]
