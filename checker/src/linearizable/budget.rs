@@ -113,15 +113,23 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// The default budget: half of the machine's physical memory (from
-/// `/proc/meminfo`), or 4 GiB where that cannot be read. Read once.
+/// The default budget: half of the memory this process may use (the
+/// machine's `MemTotal`, or a cgroup v2 `memory.max` below it), or 4 GiB
+/// where neither can be read. Read once.
 pub fn default_memory_budget() -> usize {
     static DEFAULT: OnceLock<usize> = OnceLock::new();
     *DEFAULT.get_or_init(|| {
-        std::fs::read_to_string("/proc/meminfo")
+        let total = std::fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|text| mem_total(&text))
-            .map_or(FALLBACK_BUDGET, |total| total / 2)
+            .and_then(|text| mem_total(&text));
+        let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok());
+        match (total, cgroup) {
+            (Some(t), Some(c)) => t.min(c) / 2,
+            (Some(m), None) | (None, Some(m)) => m / 2,
+            (None, None) => FALLBACK_BUDGET,
+        }
     })
 }
 
