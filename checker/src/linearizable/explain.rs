@@ -74,9 +74,10 @@ impl KeyView<'_> {
         }
     }
 
-    /// "value 5 (written by op 3)" or "the initial value null".
+    /// "value 5 (written by op 3)" or "the initial value null", and "with
+    /// the N values cas ops derived from it" for a chain.
     fn block(&self, s: &Span) -> String {
-        match s.head {
+        let start = match s.head {
             None => format!("the initial value {}", self.value(self.init)),
             Some(h) => {
                 let v = match &self.ops[h].op {
@@ -85,6 +86,11 @@ impl KeyView<'_> {
                 };
                 format!("value {v} (written by op {})", self.ops[h].id)
             }
+        };
+        match s.values {
+            0 | 1 => start,
+            2 => format!("{start} with the value a cas derived from it"),
+            n => format!("{start} with the {} values cas ops derived from it", n - 1),
         }
     }
 

@@ -22,6 +22,8 @@ pub struct Span {
     pub returns_first: Option<usize>,
     /// The block's op that was invoked last.
     pub invoked_last: usize,
+    /// How many values the block holds (1 + its successful cas ops).
+    pub values: usize,
 }
 
 /// A broken necessary condition.
@@ -105,6 +107,7 @@ impl Violation {
             head: s.head.map(&f),
             returns_first: s.returns_first.map(&f),
             invoked_last: f(s.invoked_last),
+            values: s.values,
         };
         match self {
             Violation::ReadOfUnwritten { read } => Violation::ReadOfUnwritten { read: f(read) },

@@ -74,6 +74,7 @@ struct Zone {
     hi: i64,
     hi_op: usize,
     head: Option<usize>,
+    values: usize,
 }
 
 impl Zone {
@@ -85,6 +86,7 @@ impl Zone {
             head: self.head,
             returns_first: self.lo_op,
             invoked_last: self.hi_op,
+            values: self.values,
         }
     }
 }
@@ -138,6 +140,7 @@ fn inside(
         hi: NEG_INF,
         hi_op: first as usize,
         head: (b != 0).then_some(first as usize),
+        values: usize::from(b == 0),
     };
     for &k in entries {
         let k = k as usize;
@@ -150,6 +153,7 @@ fn inside(
         }
         earliest[k] = l.0;
         if is_writer {
+            zone.values += 1;
             writer = l;
             group = l;
         } else if l.0 > group.0 {
