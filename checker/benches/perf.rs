@@ -6,7 +6,8 @@
 //! (one key, 5,000 ops, 10 processes, 2% info), `stale` (the same with one
 //! injected stale read), `jsonl` (write + read the big history as JSONL),
 //! `stateright` (the stateright-Model engine on smaller single keys, for
-//! the engine comparison), `scale` (one key, 5k to 40k ops). No argument runs `big key stale`.
+//! the engine comparison), `scale` (one key, 5k to 40k ops), `big-engines`
+//! (the `big` history through the version order and the search, alternating). No argument runs `big key stale`.
 //!
 //! Hot keys (issue 15): `hotkey` (the measured run's shape: one key,
 //! 24,387 ops, 30 processes, ~540 info in fault bursts), `hotkey-stale`
@@ -43,6 +44,22 @@ fn options() -> LinOptions {
         total_budget: None,
         ..LinOptions::default()
     }
+}
+
+/// CPU time (user + system, all threads) this process has used, from
+/// `/proc/self/stat`; less sensitive to other load than wall time.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of those, in clock ticks (100 per second on Linux).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 fn big() -> RegisterWorkload {
@@ -196,17 +213,37 @@ fn main() {
         let t = Instant::now();
         let h = big().history();
         let generated = t.elapsed();
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_time());
         let r = linearizable::check(&h, Model::register(), &options());
-        let check = t.elapsed();
+        let (check, cpu) = (t.elapsed(), cpu_time() - cpu);
         let explored: u64 = r.keys.values().map(|k| k.explored).sum();
         println!(
-            "big: {} ops, {} keys: generate {generated:.2?}, check {check:.2?} -> {} (explored {explored})",
+            "big: {} ops, {} keys: generate {generated:.2?}, check {check:.2?} (cpu {cpu:.2?}) -> {} (explored {explored})",
             h.ops.len(),
             r.keys.len(),
             r.verdict
         );
         assert_eq!(r.verdict, Verdict::Valid);
+    }
+    if want("big-engines") {
+        // The same 1M-op, 1,000-key history through each engine in turn,
+        // alternating, so both see the same machine load.
+        let h = big().history();
+        for round in 1..=4 {
+            for (name, version_order) in [("version order", true), ("search", false)] {
+                let o = LinOptions {
+                    version_order,
+                    ..options()
+                };
+                let t = Instant::now();
+                let r = linearizable::check(&h, Model::register(), &o);
+                println!(
+                    "big-engines round {round}: {name}: check {:.2?} -> {}",
+                    t.elapsed(),
+                    r.verdict
+                );
+            }
+        }
     }
     if want("key") {
         let h = one_key(5_000).history();
