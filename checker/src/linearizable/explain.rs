@@ -74,23 +74,28 @@ impl KeyView<'_> {
         }
     }
 
-    /// "value 5 (written by op 3)" or "the initial value null", and "with
-    /// the N values cas ops derived from it" for a chain.
+    /// "value 5 (written by op 3)" or "the initial value null", noting the
+    /// cas ops that follow it in its block ("followed by 2 cas ops").
     fn block(&self, s: &Span) -> String {
-        let start = match s.head {
-            None => format!("the initial value {}", self.value(self.init)),
+        let chain = match s.values {
+            0 | 1 => String::new(),
+            2 => ", followed by 1 cas".to_owned(),
+            n => format!(", followed by {} cas ops", n - 1),
+        };
+        match s.head {
+            None if chain.is_empty() => format!("the initial value {}", self.value(self.init)),
+            None => format!(
+                "the initial value {} ({})",
+                self.value(self.init),
+                &chain[2..]
+            ),
             Some(h) => {
                 let v = match &self.ops[h].op {
                     RegisterOp::Write(v) => self.value(*v).clone(),
                     _ => Value::Null,
                 };
-                format!("value {v} (written by op {})", self.ops[h].id)
+                format!("value {v} (written by op {}{chain})", self.ops[h].id)
             }
-        };
-        match s.values {
-            0 | 1 => start,
-            2 => format!("{start} with the value a cas derived from it"),
-            n => format!("{start} with the {} values cas ops derived from it", n - 1),
         }
     }
 

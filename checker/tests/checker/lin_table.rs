@@ -367,3 +367,31 @@ fn keys_are_checked_independently() {
     assert_eq!(r.keys["b"].verdict, Verdict::Invalid);
     assert_eq!(r.verdict, Verdict::Invalid);
 }
+
+/// The version order's explanations name the few ops that break a
+/// necessary condition, with the event indices a reader can check.
+#[test]
+fn explanations_name_the_ops_and_their_event_indices() {
+    let explanation = |rows: &[Row]| {
+        let r = linearizable::check(&history(rows), Model::register(), &opts());
+        assert_eq!(r.keys[""].engine, Engine::VersionOrder);
+        let cex = r.keys[""].counterexample.clone().expect("invalid");
+        cex.explanation.unwrap_or_default()
+    };
+    // A read of 1 invoked after the cas that replaced 1 returned.
+    insta::assert_snapshot!(explanation(&[
+        (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+        (1, "invoke", "cas", json!([1, 2])), (1, "ok", "cas", json!([1, 2])),
+        (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+    ]), @"op 1 (p1 cas 1 → 2) returned at event index 3, before op 2 (p2 read → 1) was invoked at event index 4; yet the version order forced by reads and cas chains puts op 2 (p2 read → 1) first");
+    // 5 is read between the cas 1 -> 2 and a read of 2: neither 1's chain
+    // nor 5 can come first.
+    insta::assert_snapshot!(explanation(&[
+        (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+        (1, "invoke", "cas", json!([1, 2])), (1, "ok", "cas", json!([1, 2])),
+        (2, "invoke", "write", json!(5)),
+        (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(5)),
+        (4, "invoke", "read", json!(null)), (4, "ok", "read", json!(2)),
+        (2, "ok", "write", json!(5)),
+    ]), @"value 1 (written by op 0, followed by 1 cas) and value 5 (written by op 2) cannot be ordered. Value 1 first: op 3 (p3 read → 5) returned at event index 6 but would come after op 4 (p4 read → 2), invoked at event index 7. Value 5 first: op 0 (p0 write 1) returned at event index 1 but would come after op 3 (p3 read → 5), invoked at event index 5.");
+}
