@@ -41,7 +41,7 @@ pub mod witness;
 pub mod zones;
 
 pub use budget::{MemoryBudget, default_memory_budget};
-pub use check::{check, check_key};
+pub use check::{KeyLimits, check, check_key};
 pub use options::{LinOptions, Model};
 pub use progress::{CheckEvent, Engine, ProgressSink};
 pub use report::{Counterexample, DecidedThrough, KeyResult, LinearizabilityReport, OpRef};
