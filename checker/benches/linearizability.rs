@@ -1,12 +1,13 @@
 //! Criterion benchmarks of the linearizability check on generated
-//! histories (the single-key scenarios of the issue, and a mid-size
-//! multi-key one). The 1M-op scenario is in `benches/perf.rs`.
+//! histories (the single-key scenarios of the issue, a mid-size multi-key
+//! one, and issue 15's hot key with both engines). The 1M-op scenarios are
+//! in `benches/perf.rs`.
 
 use std::{hint::black_box, time::Duration};
 
 use checker::{
     LinOptions, Model,
-    generate::{RegisterWorkload, register_with_stale_read},
+    generate::{RegisterWorkload, concurrent_info_writes, register_with_stale_read},
     linearizable,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,6 +28,7 @@ fn options() -> LinOptions {
         time_budget: Duration::from_secs(60),
         threads: 0,
         total_budget: None,
+        ..LinOptions::default()
     }
 }
 
@@ -53,6 +55,24 @@ fn benches(c: &mut Criterion) {
     g.bench_function("100 keys 100000 ops", |b| {
         b.iter(|| linearizable::check(black_box(&many), Model::register(), &options()))
     });
+    let hot = RegisterWorkload::hot_key(15).history();
+    g.bench_function("hot key 24387 ops, version order", |b| {
+        b.iter(|| linearizable::check(black_box(&hot), Model::register(), &options()))
+    });
+    let (hot_stale, _) = register_with_stale_read(&RegisterWorkload::hot_key(15)).expect("pairs");
+    g.bench_function("hot key 24387 ops, stale read, version order", |b| {
+        b.iter(|| linearizable::check(black_box(&hot_stale), Model::register(), &options()))
+    });
+    let crafted = concurrent_info_writes(5, 1, 1_000, 1_000, false);
+    for (name, version_order) in [("version order", true), ("search", false)] {
+        let o = LinOptions {
+            version_order,
+            ..options()
+        };
+        g.bench_function(format!("1000 info writes and 1000 reads, {name}"), |b| {
+            b.iter(|| linearizable::check(black_box(&crafted), Model::register(), &o))
+        });
+    }
     g.finish();
 }
 

@@ -8,6 +8,11 @@
 //! *later* (after the info event). Definite failures (`fail`) are cas ops
 //! whose `from` did not match. Written values are unique per key.
 //! [`inject_stale_read`] then turns one read into a provably stale one.
+//! [`InfoBursts`] cluster the `info` ops the way faults do, and
+//! [`RegisterWorkload::hot_key`] is the issue's hot-key run (one key,
+//! 24k ops, 30 clients, faults every 2 s). [`concurrent_info_writes`]
+//! builds the adversarial case of many concurrent indeterminate writes and
+//! reads.
 //!
 //! Invariants: the same workload (seed included) gives the same history;
 //! after an `info` the client continues under a fresh process id;
@@ -36,6 +41,21 @@ pub struct RegisterWorkload {
     pub info_rate: f64,
     /// Relative weights of read, write and cas.
     pub mix: [u32; 3],
+    /// Fault-like bursts in which many more ops end `info`.
+    pub info_bursts: Option<InfoBursts>,
+}
+
+/// Periodic bursts of `info` ops, as a fault produces: while a node is
+/// paused or cut off, the ops sent to it time out together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InfoBursts {
+    /// Ops invoked from the start of one burst to the start of the next.
+    pub every: usize,
+    /// Ops invoked during a burst.
+    pub length: usize,
+    /// Share of a burst's ops that end `info` (instead of
+    /// [`RegisterWorkload::info_rate`]).
+    pub info_rate: f64,
 }
 
 impl Default for RegisterWorkload {
@@ -47,6 +67,36 @@ impl Default for RegisterWorkload {
             processes: 5,
             info_rate: 0.05,
             mix: [5, 4, 1],
+            info_bursts: None,
+        }
+    }
+}
+
+impl RegisterWorkload {
+    /// The hot key measured in issue 15: one key, 24,387 ops, 30 clients,
+    /// mix read 2 / write 1 / cas 2, and a fault every ~2,400 ops (2 s at
+    /// that rate) during which ~18% of 300 ops end `info` (~540 in all).
+    pub fn hot_key(seed: u64) -> Self {
+        RegisterWorkload {
+            seed,
+            ops: 24_387,
+            keys: 1,
+            processes: 30,
+            info_rate: 0.0,
+            mix: [2, 1, 2],
+            info_bursts: Some(InfoBursts {
+                every: 2_400,
+                length: 300,
+                info_rate: 0.18,
+            }),
+        }
+    }
+
+    /// Share of `info` ops for the op invoked after `invoked` others.
+    fn info_rate_at(&self, invoked: usize) -> f64 {
+        match self.info_bursts {
+            Some(b) if b.every > 0 && invoked % b.every < b.length => b.info_rate,
+            _ => self.info_rate,
         }
     }
 }
@@ -155,7 +205,7 @@ impl RegisterWorkload {
                         };
                         ("cas", json!([from, counter[key]]))
                     };
-                    let fate = if rng.random_bool(self.info_rate) {
+                    let fate = if rng.random_bool(self.info_rate_at(invoked).clamp(0.0, 1.0)) {
                         match rng.random_range(0..3) {
                             0 => Fate::InfoApplied,
                             1 => Fate::InfoNever,
@@ -323,4 +373,70 @@ pub fn register_with_stale_read(w: &RegisterWorkload) -> Result<(History, usize)
         .or_else(|| inject_stale_read(&mut h, 0))
         .unwrap_or(usize::MAX);
     Ok((h, i))
+}
+
+/// The adversarial hot key of issue 15, on each of `keys` keys: `writes`
+/// concurrent writes that never complete (they end `info`), and `reads`
+/// reads, concurrent with each other and with every write, each returning
+/// the value of a random write (or the initial `null`). Linearizable: the
+/// reads can take effect in any order. With `stale_tail`, one more read,
+/// invoked after all others returned, returns the initial `null` again,
+/// which no linearization allows once a read saw a written value: a search
+/// must then rule out every order of the concurrent reads.
+pub fn concurrent_info_writes(
+    seed: u64,
+    keys: usize,
+    writes: usize,
+    reads: usize,
+    stale_tail: bool,
+) -> History {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut events = Vec::with_capacity(keys * 2 * (writes + reads));
+    let mut push = |process: u64, kind: EventKind, f: &str, key: usize, value: Value| {
+        let i = events.len() as u64;
+        let mut e = Event::new(i, i * 1_000, Process::Client(process), kind, f);
+        e.key = Some(format!("k{key}"));
+        e.value = value;
+        if kind == EventKind::Info {
+            e.error = Some("timeout".to_owned());
+        }
+        events.push(e);
+    };
+    for key in 0..keys {
+        let base = (key * (writes + reads + 1)) as u64;
+        for w in 0..writes {
+            push(
+                base + w as u64,
+                EventKind::Invoke,
+                "write",
+                key,
+                json!(w + 1),
+            );
+        }
+        for r in 0..reads {
+            push(
+                base + (writes + r) as u64,
+                EventKind::Invoke,
+                "read",
+                key,
+                Value::Null,
+            );
+        }
+        for r in 0..reads {
+            let seen = match rng.random_range(0..=writes) {
+                0 => Value::Null,
+                w => json!(w),
+            };
+            push(base + (writes + r) as u64, EventKind::Ok, "read", key, seen);
+        }
+        if stale_tail {
+            let p = base + (writes + reads) as u64;
+            push(p, EventKind::Invoke, "read", key, Value::Null);
+            push(p, EventKind::Ok, "read", key, Value::Null);
+        }
+        for w in 0..writes {
+            push(base + w as u64, EventKind::Info, "write", key, json!(w + 1));
+        }
+    }
+    History::from_events(events).unwrap_or_else(|e| unreachable!("generated histories pair: {e}"))
 }

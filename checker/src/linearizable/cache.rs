@@ -38,6 +38,8 @@ pub(crate) struct FailedCache<S> {
     entries: Vec<Entry>,
     words: Vec<u64>,
     states: Vec<S>,
+    /// Heap bytes the stored states own (as their owners reported).
+    states_heap: usize,
 }
 
 impl<S: Eq> FailedCache<S> {
@@ -48,7 +50,39 @@ impl<S: Eq> FailedCache<S> {
             entries: Vec::new(),
             words: Vec::new(),
             states: Vec::new(),
+            states_heap: 0,
         }
+    }
+
+    /// Bytes the cache holds (from capacities; a hash table slot is
+    /// counted as its key, value and control byte).
+    pub(crate) fn bytes(&self) -> usize {
+        self.heads.capacity() * (size_of::<(u64, u32)>() + 1)
+            + self.entries.capacity() * size_of::<Entry>()
+            + self.words.capacity() * size_of::<u64>()
+            + self.states.capacity() * size_of::<S>()
+            + self.states_heap
+    }
+
+    /// Bytes the next [`insert`](Self::insert) of a configuration of
+    /// `words` words (window and info) may newly allocate: the new buffer
+    /// of each container that is full (the old one is in
+    /// [`bytes`](Self::bytes) until the copy is done). 0 when all have
+    /// room.
+    pub(crate) fn insert_growth(&self, words: usize) -> usize {
+        fn grown<T>(v: &Vec<T>, add: usize) -> usize {
+            if v.len() + add <= v.capacity() {
+                0
+            } else {
+                (v.capacity() * 2).max(v.len() + add).max(4) * size_of::<T>()
+            }
+        }
+        let heads = if self.heads.len() >= self.heads.capacity() {
+            (self.heads.capacity() * 2).max(4) * (size_of::<(u64, u32)>() + 1)
+        } else {
+            0
+        };
+        heads + grown(&self.entries, 1) + grown(&self.words, words) + grown(&self.states, 1)
     }
 
     /// Whether a stored configuration dominates (`done`, `info`, `state`).
@@ -83,8 +117,17 @@ impl<S: Eq> FailedCache<S> {
         false
     }
 
-    /// Records that (`done`, `info`, `state`) was fully explored and failed.
-    pub(crate) fn insert(&mut self, hash: u64, done: &PrefixBitset, info: &Bitset, state: S) {
+    /// Records that (`done`, `info`, `state`) was fully explored and failed;
+    /// `state_heap` is the heap bytes `state` owns.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        done: &PrefixBitset,
+        info: &Bitset,
+        state: S,
+        state_heap: usize,
+    ) {
+        self.states_heap += state_heap;
         let id = self.entries.len() as u32;
         let next = self.heads.insert(hash, id).unwrap_or(NONE);
         let (lo, window) = done.window();
@@ -112,7 +155,9 @@ mod tests {
         done.set(70);
         let mut info = Bitset::new(4);
         info.set(2);
-        cache.insert(7, &done, &info, 5u32);
+        assert!(cache.insert_growth(3) > 0, "an empty cache allocates");
+        cache.insert(7, &done, &info, 5u32, 0);
+        assert!(cache.bytes() > 0);
 
         let mut more_info = info.clone();
         more_info.set(3);

@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::{budget::default_memory_budget, progress::ProgressSink};
+
 /// The sequential specification each key must follow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "model")]
@@ -47,6 +49,17 @@ pub struct LinOptions {
     /// Budget of the whole check, if any: keys not finished by then are
     /// `unknown`. Bounds the check even with many intractable keys.
     pub total_budget: Option<Duration>,
+    /// Bytes the engines may hold at once, over all keys checked in
+    /// parallel (their own structures, estimated; not the history). A key
+    /// whose search would need more is `unknown`. Default: half the
+    /// machine's memory ([`default_memory_budget`]).
+    pub memory_budget: usize,
+    /// Decide register keys whose observed values name their writers by
+    /// the version order (polynomial) before any search. `false` forces
+    /// the WGL search everywhere (for comparisons and cross-checks).
+    pub version_order: bool,
+    /// Where to send progress events, if anywhere.
+    pub progress: Option<ProgressSink>,
 }
 
 impl Default for LinOptions {
@@ -55,6 +68,9 @@ impl Default for LinOptions {
             time_budget: Duration::from_secs(30),
             threads: 0,
             total_budget: None,
+            memory_budget: default_memory_budget(),
+            version_order: true,
+            progress: None,
         }
     }
 }

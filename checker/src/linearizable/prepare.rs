@@ -11,19 +11,22 @@
 //!   clone, hash and compare; [`Interner::value`] maps ids back to JSON;
 //! - an op the model does not know makes the key unsupported (the check
 //!   says `unknown`), never a false verdict;
+//! - register keys keep only *needed* info ops (`relevance.rs`: an info
+//!   write or cas whose value some needed op observes, as a least
+//!   fixpoint from the completed ops); list keys drop info appends no read
+//!   contains;
 //! - an info op's `expires` is the last return position of an op that could
 //!   observe its effect: for a register write/cas of `v`, a read of `v` or a
 //!   cas from `v` (an info cas from `v` never returns: no expiry); for a
 //!   list append of `e`, a read containing `e`. After all of those are
 //!   linearized, a linearization using the op stays valid without it (no
-//!   later op can tell), so the search may ignore it. An info op nobody
-//!   can observe is dropped.
+//!   later op can tell), so the search may ignore it.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::{options::Model, wgl::SearchOp};
+use super::{options::Model, relevance::retain_needed, wgl::SearchOp};
 use crate::{
     history::{History, Op, Outcome},
     spec::{AppendList, CasRegister, ListOp, ListRet, RegisterOp, RegisterRet},
@@ -208,6 +211,7 @@ fn prepare_register(history: &History, init: &Value, op_ids: &[usize]) -> Result
             expires: u64::MAX,
         });
     }
+    retain_needed(&mut ops);
     // Last return of an op observing each value (MAX: an info observer).
     let mut observed: HashMap<u32, u64> = HashMap::new();
     for o in &ops {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::progress::Engine;
 use crate::{
     history::{History, Outcome},
     results::Verdict,
@@ -50,16 +51,37 @@ impl LinearizabilityReport {
 pub struct KeyResult {
     /// The key's verdict.
     pub verdict: Verdict,
-    /// Ops the search considered (fail ops and info reads are dropped).
+    /// Ops the engine considered (fail ops, info reads and info ops no
+    /// needed op can observe are dropped).
     pub ops: usize,
-    /// Search configurations explored.
+    /// Search configurations explored (0 for the version-order engine).
     pub explored: u64,
+    /// The engine that decided the key.
+    #[serde(default)]
+    pub engine: Engine,
     /// Why the verdict is `unknown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For an `unknown` key the search gave up on: how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_through: Option<DecidedThrough>,
     /// Why the verdict is `invalid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
+}
+
+/// How far an unfinished search got: one configuration linearized the
+/// first `ops` of the key's `of` completed ops (in return order); whether
+/// the rest can follow is undecided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedThrough {
+    /// Completed ops linearized, in return order.
+    pub ops: usize,
+    /// Completed ops of the key.
+    pub of: usize,
+    /// `index` of the completion of the first op not covered, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undecided_from_index: Option<u64>,
 }
 
 /// Why a key is not linearizable, porcupine-style: the longest prefix the
@@ -80,6 +102,10 @@ pub struct Counterexample {
     /// Ops whose interval overlaps `op`'s, by call time (info ops overlap
     /// everything after their call).
     pub concurrent: Vec<OpRef>,
+    /// The version-order engine's reason, in words: the few ops that
+    /// break a necessary condition of linearizability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 /// A self-contained description of one op.

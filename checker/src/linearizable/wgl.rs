@@ -34,15 +34,25 @@
 //!    never stored.
 //!
 //! Invariants: the search never clones the history per step (only the spec
-//! state, which is small: an interned id or a short vector); it checks its
-//! deadline every 4096 steps and then stops with [`SearchResult::Timeout`].
+//! state, which is small: an interned id or a short vector); every 4096
+//! steps it checks its [`Limits`]: past the deadline it stops with
+//! [`SearchResult::Timeout`], past the memory budget (its own structures,
+//! see `budget.rs`) with [`SearchResult::OutOfMemory`], and it reports
+//! progress at most every `PROGRESS_INTERVAL`.
+//!
+//! How far it got ([`Reached`]): whenever the scan for candidates meets a
+//! return entry, that op is the first unlinearized completed op in return
+//! order (entries before it are calls), so every completed op returning
+//! earlier is linearized in the current configuration.
 
 use std::{hash::Hash, time::Instant};
 
 use stateright::semantics::SequentialSpec;
 
+pub use super::limits::{Limits, Reached, SearchProgress};
 use super::{
     bitset::{Bitset, PrefixBitset, Zobrist, fx_hash},
+    budget::{HeapSize, MemoryBudget, PROGRESS_INTERVAL},
     cache::FailedCache,
 };
 
@@ -95,10 +105,25 @@ pub enum SearchResult<S> {
     Timeout {
         /// Configurations explored.
         explored: u64,
+        /// How far the search got.
+        reached: Reached,
+    },
+    /// The memory budget ran out first.
+    OutOfMemory {
+        /// Configurations explored.
+        explored: u64,
+        /// How far the search got.
+        reached: Reached,
+        /// Bytes the search needed when the budget refused more.
+        bytes: usize,
     },
 }
 
 const HEAD: u32 = 0;
+
+/// Cache insertions that may allocate more than this consult the memory
+/// budget at once (smaller ones wait for the periodic check).
+const GROWTH_CHECK_BYTES: usize = 1 << 16;
 
 /// Dancing-links list over entries `1..=len`; `0` is the head and `len+1`
 /// the tail.
@@ -156,8 +181,24 @@ struct Frame<S> {
 /// Searches for a linearization of `ops` (sorted by call) from `init`.
 pub fn search<S>(init: &S, ops: &[SearchOp<S>], deadline: Option<Instant>) -> SearchResult<S>
 where
-    S: SequentialSpec + Clone + Eq + Hash,
+    S: SequentialSpec + Clone + Eq + Hash + HeapSize,
 {
+    search_with(
+        init,
+        ops,
+        &Limits {
+            deadline,
+            ..Limits::default()
+        },
+    )
+}
+
+/// [`search`] within `limits`.
+pub fn search_with<S>(init: &S, ops: &[SearchOp<S>], limits: &Limits<'_>) -> SearchResult<S>
+where
+    S: SequentialSpec + Clone + Eq + Hash + HeapSize,
+{
+    let started = Instant::now();
     let n = ops.len();
     // Main list entries: calls of completed ops and all returns.
     let mut entries: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n); // (pos, is_return, op)
@@ -181,6 +222,11 @@ where
     info_ops.sort_by_key(|&k| ops[k as usize].call);
     for (i, &k) in info_ops.iter().enumerate() {
         class_index[k as usize] = i;
+    }
+    // Rank of each completed op in return order.
+    let mut ret_rank = vec![0u32; n];
+    for (rank, &(_, _, k)) in entries.iter().filter(|e| e.1).enumerate() {
+        ret_rank[k as usize] = rank as u32;
     }
 
     let mut main = Links::new(entries.len());
@@ -219,6 +265,44 @@ where
     let mut steps: u64 = 0;
     // Longest dead end so far: (completed ops linearized, prefix, state, blocked op)
     let mut best: Option<(usize, Vec<usize>, S, usize)> = None;
+    let mut reached = Reached {
+        linearized: 0,
+        of: completed,
+        next: None,
+    };
+    // Memory: the fixed per-op arrays now, the growing structures at each
+    // limits check.
+    let fixed = size_of::<(u64, bool, u32)>() * entries.capacity()
+        + (size_of::<u32>() * 2 + 1) * node_op.len()
+        + size_of::<u32>() * (call_node.len() + ret_node.len() + info_node.len() + ret_rank.len())
+        + size_of::<usize>() * class_index.len()
+        + size_of::<u32>() * 2 * (main.next.len() + info.next.len() + info_ops.len())
+        + size_of::<u64>() * n
+        + n / 4;
+    let mut stack_heap = 0usize;
+    let mut reservation = limits.memory.map(MemoryBudget::reserve);
+    let mut last_report = started;
+    let held_bytes = |cache: &FailedCache<S>,
+                      stack: &Vec<Frame<S>>,
+                      stack_heap: usize,
+                      best: &Option<(usize, Vec<usize>, S, usize)>| {
+        fixed
+            + cache.bytes()
+            + stack.capacity() * size_of::<Frame<S>>()
+            + stack_heap
+            + best
+                .as_ref()
+                .map_or(0, |b| b.1.capacity() * size_of::<usize>())
+    };
+    if let Some(r) = &mut reservation
+        && !r.cover(fixed)
+    {
+        return SearchResult::OutOfMemory {
+            explored,
+            reached,
+            bytes: fixed,
+        };
+    }
 
     let config_hash = |h: u64, s: &S| h.rotate_left(17) ^ fx_hash(s);
 
@@ -230,8 +314,32 @@ where
             };
         }
         steps += 1;
-        if steps & 0xfff == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
-            return SearchResult::Timeout { explored };
+        if steps & 0xfff == 0 {
+            let now = Instant::now();
+            if limits.deadline.is_some_and(|d| now >= d) {
+                return SearchResult::Timeout { explored, reached };
+            }
+            let bytes = held_bytes(&cache, &stack, stack_heap, &best);
+            if let Some(r) = &mut reservation
+                && !r.cover(bytes)
+            {
+                return SearchResult::OutOfMemory {
+                    explored,
+                    reached,
+                    bytes,
+                };
+            }
+            if let Some(report) = limits.progress
+                && now.duration_since(last_report) >= PROGRESS_INTERVAL
+            {
+                last_report = now;
+                report(&SearchProgress {
+                    explored,
+                    reached,
+                    bytes,
+                    elapsed: now.duration_since(started),
+                });
+            }
         }
         // Pick the next candidate from the cursor.
         let (k, next_cursor, bound, blocked) = match cursor {
@@ -239,6 +347,11 @@ where
                 debug_assert_ne!(node, main_tail, "returns remain while ops do");
                 let k = node_op[node as usize];
                 if node_is_ret[node as usize] {
+                    let covered = ret_rank[k as usize] as usize;
+                    if covered > reached.linearized || reached.next.is_none() {
+                        reached.linearized = covered;
+                        reached.next = Some(k as usize);
+                    }
                     cursor = Cursor::Info {
                         node: info.next[HEAD as usize],
                         bound: ops[k as usize].ret_pos,
@@ -294,11 +407,30 @@ where
                         };
                     };
                     let k = frame.op as usize;
+                    stack_heap -= frame.prev_state.heap_size();
                     if ops[k].ret.is_some() {
                         // Finished and failed. Configurations inside a run
                         // of info ops are not stored: pruning 2 may have
                         // left their completions to the run's start.
-                        cache.insert(config_hash(hash, &state), &done, &info_done, state);
+                        let heap = state.heap_size();
+                        // A reallocation doubles a buffer at once: ask the
+                        // budget for the new buffer before it exists.
+                        let growth = cache
+                            .insert_growth(done.window().1.len() + info_done.words().len())
+                            + heap;
+                        if growth > GROWTH_CHECK_BYTES
+                            && let Some(r) = &mut reservation
+                        {
+                            let bytes = held_bytes(&cache, &stack, stack_heap, &best) + growth;
+                            if !r.cover(bytes) {
+                                return SearchResult::OutOfMemory {
+                                    explored,
+                                    reached,
+                                    bytes,
+                                };
+                            }
+                        }
+                        cache.insert(config_hash(hash, &state), &done, &info_done, state, heap);
                     }
                     if ops[k].ret.is_some() {
                         done.clear(class_index[k]);
@@ -376,6 +508,7 @@ where
             continue; // pruning 3
         }
         explored += 1;
+        stack_heap += state.heap_size();
         stack.push(Frame {
             op: k,
             prev_state: std::mem::replace(&mut state, next),
@@ -397,79 +530,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{CasRegister, RegisterOp, RegisterRet};
-
-    type R = CasRegister<u32>;
-
-    fn op(
-        call: u64,
-        ret_pos: Option<u64>,
-        op: RegisterOp<u32>,
-        ret: Option<RegisterRet<u32>>,
-    ) -> SearchOp<R> {
-        SearchOp {
-            op,
-            ret,
-            call,
-            ret_pos: ret_pos.unwrap_or(u64::MAX),
-            id: call as usize,
-            expires: u64::MAX,
-        }
-    }
-
-    #[test]
-    fn sequential_history_is_linearizable() {
-        let ops = vec![
-            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
-            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(1))),
-        ];
-        let r = search(&CasRegister(0), &ops, None);
-        assert!(
-            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[0, 1]),
-            "{r:?}"
-        );
-    }
-
-    #[test]
-    fn stale_read_is_not_linearizable() {
-        let ops = vec![
-            op(0, Some(1), RegisterOp::Write(1), Some(RegisterRet::WriteOk)),
-            op(2, Some(3), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
-        ];
-        match search(&CasRegister(0), &ops, None) {
-            SearchResult::NotLinearizable {
-                prefix,
-                state,
-                blocked,
-                ..
-            } => {
-                assert_eq!(prefix, vec![0]);
-                assert_eq!(state, CasRegister(1));
-                assert_eq!(blocked, 1);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn info_write_may_take_effect_later_or_never() {
-        // info write of 5 at 0; reads later see 0 then 5.
-        let ops = vec![
-            op(0, None, RegisterOp::Write(5), None),
-            op(1, Some(2), RegisterOp::Read, Some(RegisterRet::ReadOk(0))),
-            op(3, Some(4), RegisterOp::Read, Some(RegisterRet::ReadOk(5))),
-        ];
-        let r = search(&CasRegister(0), &ops, None);
-        assert!(
-            matches!(r, SearchResult::Linearizable { ref order, .. } if order == &[1, 0, 2]),
-            "{r:?}"
-        );
-        let never = &ops[..2];
-        assert!(matches!(
-            search(&CasRegister(0), never, None),
-            SearchResult::Linearizable { .. }
-        ));
-    }
-}
+#[path = "wgl_tests.rs"]
+mod tests;

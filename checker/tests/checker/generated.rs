@@ -14,6 +14,7 @@ fn opts() -> LinOptions {
         time_budget: Duration::from_secs(60),
         threads: 2,
         total_budget: None,
+        ..LinOptions::default()
     }
 }
 

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use checker::{LinOptions, Model, Verdict, generate::RegisterWorkload, linearizable};
+use checker::{
+    LinOptions, Model, Verdict,
+    generate::RegisterWorkload,
+    linearizable::{self, Engine},
+};
 use serde_json::{Value, json};
 
 use crate::common::history;
@@ -16,6 +20,7 @@ fn opts() -> LinOptions {
         time_budget: Duration::from_secs(10),
         threads: 1,
         total_budget: None,
+        ..LinOptions::default()
     }
 }
 
@@ -136,23 +141,86 @@ fn cases() -> Vec<(&'static str, Vec<Row>, Verdict, Option<usize>)> {
             (1, "invoke", "cas", json!([3, 1])), (1, "fail", "cas", json!([3, 1])),
             (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(0)),
         ], Valid, None),
+        // Issue 16: a key on which nothing succeeded constrains nothing; a
+        // `valid` verdict for it would be vacuous.
+        ("every operation failed: vacuous, so unknown", vec![
+            (0, "invoke", "write", json!(1)), (0, "fail", "write", json!(1)),
+            (1, "invoke", "cas", json!([0, 1])), (1, "fail", "cas", json!([0, 1])),
+        ], Unknown, None),
+        ("only indeterminate operations: vacuous, so unknown", vec![
+            (0, "invoke", "write", json!(1)), (0, "info", "write", json!(1)),
+            (1, "invoke", "read", json!(null)), (1, "info", "read", json!(null)),
+            (2, "invoke", "read", json!(null)),
+        ], Unknown, None),
+        ("a read of a value written twice: only the search can tell which", vec![
+            (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+            (1, "invoke", "write", json!(2)), (1, "ok", "write", json!(2)),
+            (2, "invoke", "write", json!(1)), (2, "ok", "write", json!(1)),
+            (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(1)),
+        ], Valid, None),
+        ("an info cas chain out of order: the second needs the first's value first", vec![
+            (0, "invoke", "cas", json!([1, 2])), (0, "info", "cas", json!([1, 2])),
+            (1, "invoke", "read", json!(null)), (1, "ok", "read", json!(2)),
+            (2, "invoke", "write", json!(1)), (2, "ok", "write", json!(1)),
+        ], Invalid, Some(1)),
+        ("reads of the initial value after a write was acknowledged", vec![
+            (0, "invoke", "read", json!(null)),
+            (1, "invoke", "write", json!(1)), (1, "ok", "write", json!(1)),
+            (0, "ok", "read", json!(null)),
+            (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(null)),
+        ], Invalid, Some(2)),
     ]
 }
 
+/// Which engine decides each table row when the version order may be
+/// used: every row with unique written values and some successful op.
+fn expected_engine(name: &str, verdict: Verdict) -> Engine {
+    if verdict == Verdict::Unknown {
+        Engine::None
+    } else if name.contains("written twice") {
+        Engine::Wgl
+    } else {
+        Engine::VersionOrder
+    }
+}
+
+/// Every row through both engines: the version order (where it applies)
+/// and the search alone must agree with the table, and name the same op.
 #[test]
 fn register_table() {
     for (name, rows, verdict, blocked) in cases() {
         let h = history(&rows);
-        let r = linearizable::check(&h, Model::register(), &opts());
-        assert_eq!(r.verdict, verdict, "{name}: {r:#?}");
-        if let Some(op) = blocked {
-            let cex = r.keys[""].counterexample.as_ref().expect("counterexample");
-            assert_eq!(cex.op.op, op, "{name}: blocked op; {cex:#?}");
-            // The prefix is itself a valid sequential run (checked by the
-            // prefix never containing the blocked op).
-            assert!(!cex.prefix.contains(&op), "{name}");
-        } else if verdict == Verdict::Valid && !rows.is_empty() {
-            assert!(r.keys[""].counterexample.is_none(), "{name}");
+        for version_order in [true, false] {
+            let o = LinOptions {
+                version_order,
+                ..opts()
+            };
+            let r = linearizable::check(&h, Model::register(), &o);
+            let label = format!("{name} (version order allowed: {version_order})");
+            assert_eq!(r.verdict, verdict, "{label}: {r:#?}");
+            if rows.is_empty() {
+                continue;
+            }
+            let key = &r.keys[""];
+            let engine = match (version_order, expected_engine(name, verdict)) {
+                (false, Engine::VersionOrder) => Engine::Wgl,
+                (_, e) => e,
+            };
+            assert_eq!(key.engine, engine, "{label}");
+            if let Some(op) = blocked {
+                let cex = key.counterexample.as_ref().expect("counterexample");
+                assert_eq!(cex.op.op, op, "{label}: blocked op; {cex:#?}");
+                assert!(!cex.prefix.contains(&op), "{label}");
+                assert_eq!(cex.explanation.is_some(), version_order, "{label}");
+            } else if verdict == Verdict::Valid {
+                assert!(key.counterexample.is_none(), "{label}");
+            } else {
+                let reason = key.reason.as_deref().unwrap_or_default();
+                assert!(
+                    reason.starts_with("no operation on this key succeeded"),
+                    "{label}: {reason}"
+                );
+            }
         }
     }
 }
@@ -169,16 +237,35 @@ fn counterexample_describes_state_and_concurrent_ops() {
         (2, "ok", "read", json!(1)),
         (3, "ok", "write", json!(3)),
     ]);
-    let r = linearizable::check(&h, Model::register(), &opts());
+    // The search: the deepest prefix also linearizes the concurrent write
+    // of 3.
+    let wgl = LinOptions {
+        version_order: false,
+        ..opts()
+    };
+    let r = linearizable::check(&h, Model::register(), &wgl);
     let cex = r.keys[""].counterexample.clone().expect("invalid");
     assert_eq!(cex.op.op, 2, "the stale read");
     assert_eq!(cex.op.output, json!(1));
-    // The deepest prefix also linearizes the concurrent write of 3.
     assert_eq!(cex.prefix, vec![0, 1, 3]);
     assert_eq!(cex.state, json!(3));
     let concurrent: Vec<usize> = cex.concurrent.iter().map(|o| o.op).collect();
     assert_eq!(concurrent, vec![3]);
     assert_eq!(cex.concurrent[0].call_time, 5000);
+    // The version order: the history cut just before the read returned
+    // (the pending write of 3 is unobserved, so left out), and why.
+    let r = linearizable::check(&h, Model::register(), &opts());
+    let cex = r.keys[""].counterexample.clone().expect("invalid");
+    assert_eq!(r.keys[""].engine, Engine::VersionOrder);
+    assert_eq!(cex.op.op, 2, "the stale read");
+    assert_eq!(cex.prefix, vec![0, 1]);
+    assert_eq!(cex.state, json!(2));
+    let concurrent: Vec<usize> = cex.concurrent.iter().map(|o| o.op).collect();
+    assert_eq!(concurrent, vec![3]);
+    insta::assert_snapshot!(
+        cex.explanation.as_deref().unwrap_or_default(),
+        @"value 1 (written by op 0) and value 2 (written by op 1) cannot be ordered. Value 1 first: op 1 (p1 write 2) returned at event index 3 but would come after op 2 (p2 read → 1), invoked at event index 4. Value 2 first: op 0 (p0 write 1) returned at event index 1 but would come after op 1 (p1 write 2), invoked at event index 2."
+    );
     // Round-trips through JSON (results.json).
     let json = serde_json::to_string(&r).expect("serializes");
     let back: checker::LinearizabilityReport = serde_json::from_str(&json).expect("parses");
@@ -279,4 +366,32 @@ fn keys_are_checked_independently() {
     assert_eq!(r.keys["a"].verdict, Verdict::Valid);
     assert_eq!(r.keys["b"].verdict, Verdict::Invalid);
     assert_eq!(r.verdict, Verdict::Invalid);
+}
+
+/// The version order's explanations name the few ops that break a
+/// necessary condition, with the event indices a reader can check.
+#[test]
+fn explanations_name_the_ops_and_their_event_indices() {
+    let explanation = |rows: &[Row]| {
+        let r = linearizable::check(&history(rows), Model::register(), &opts());
+        assert_eq!(r.keys[""].engine, Engine::VersionOrder);
+        let cex = r.keys[""].counterexample.clone().expect("invalid");
+        cex.explanation.unwrap_or_default()
+    };
+    // A read of 1 invoked after the cas that replaced 1 returned.
+    insta::assert_snapshot!(explanation(&[
+        (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+        (1, "invoke", "cas", json!([1, 2])), (1, "ok", "cas", json!([1, 2])),
+        (2, "invoke", "read", json!(null)), (2, "ok", "read", json!(1)),
+    ]), @"op 1 (p1 cas 1 → 2) returned at event index 3, before op 2 (p2 read → 1) was invoked at event index 4; yet the version order forced by reads and cas chains puts op 2 (p2 read → 1) first");
+    // 5 is read between the cas 1 -> 2 and a read of 2: neither 1's chain
+    // nor 5 can come first.
+    insta::assert_snapshot!(explanation(&[
+        (0, "invoke", "write", json!(1)), (0, "ok", "write", json!(1)),
+        (1, "invoke", "cas", json!([1, 2])), (1, "ok", "cas", json!([1, 2])),
+        (2, "invoke", "write", json!(5)),
+        (3, "invoke", "read", json!(null)), (3, "ok", "read", json!(5)),
+        (4, "invoke", "read", json!(null)), (4, "ok", "read", json!(2)),
+        (2, "ok", "write", json!(5)),
+    ]), @"value 1 (written by op 0, followed by 1 cas) and value 5 (written by op 2) cannot be ordered. Value 1 first: op 3 (p3 read → 5) returned at event index 6 but would come after op 4 (p4 read → 2), invoked at event index 7. Value 5 first: op 0 (p0 write 1) returned at event index 1 but would come after op 3 (p3 read → 5), invoked at event index 5.");
 }
