@@ -63,7 +63,7 @@ pub trait Report: Any + fmt::Debug + Send + Sync {
 }
 
 /// Settings every checker may consult.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct CheckSettings {
     /// Per-key time budget of searches (linearizability).
     pub time_budget: Duration,
@@ -72,6 +72,11 @@ pub struct CheckSettings {
     pub initial_value: Value,
     /// The availability floor, if the plan sets one.
     pub min_ok_share: Option<f64>,
+    /// Bytes the searches may hold at once; `None`: the checker's default
+    /// (half the machine's memory).
+    pub memory_budget: Option<usize>,
+    /// Where long checks report their progress, if anywhere.
+    pub progress: Option<crate::linearizable::ProgressSink>,
 }
 
 impl Default for CheckSettings {
@@ -80,6 +85,8 @@ impl Default for CheckSettings {
             time_budget: Duration::from_secs(30),
             initial_value: Value::Null,
             min_ok_share: None,
+            memory_budget: None,
+            progress: None,
         }
     }
 }

@@ -56,6 +56,55 @@ pub fn stored_facts(dir: &RunDir) -> (Option<RunMeta>, Facts) {
     (meta, facts)
 }
 
+/// Long checks say how far they are, on stderr: a line when a key has
+/// been searched for a while (at most one every few seconds), and one when
+/// such a key ends.
+pub fn progress() -> checker::linearizable::ProgressSink {
+    use std::{
+        sync::Mutex,
+        time::{Duration, Instant},
+    };
+
+    use checker::linearizable::CheckEvent;
+
+    const EVERY: Duration = Duration::from_secs(3);
+    const SLOW: Duration = Duration::from_secs(2);
+    let last = Mutex::new(Instant::now());
+    checker::linearizable::ProgressSink::new(move |event| match event {
+        CheckEvent::KeyProgress {
+            key,
+            explored,
+            linearized,
+            of,
+            memory,
+            elapsed,
+        } => {
+            let mut last = last.lock().expect("progress lock");
+            if last.elapsed() >= EVERY {
+                *last = Instant::now();
+                eprintln!(
+                    "checking key {key}: linearizable through {linearized} of {of} ops after \
+                     {:.0}s ({explored} configurations, {} MB)",
+                    elapsed.as_secs_f64(),
+                    memory / (1 << 20)
+                );
+            }
+        }
+        CheckEvent::KeyFinished {
+            key,
+            verdict,
+            elapsed,
+            ..
+        } if *elapsed >= SLOW => {
+            eprintln!(
+                "checked key {key}: {verdict} after {:.1}s",
+                elapsed.as_secs_f64()
+            );
+        }
+        _ => {}
+    })
+}
+
 /// A few lines for people: each checker's verdict and summary, and one
 /// finding in a sentence.
 pub fn summary(checked: &Checked) -> String {

@@ -33,11 +33,14 @@ impl Linearizable {
 
     /// Checks against `model`.
     pub fn new(model: Model, settings: CheckSettings) -> Self {
+        let defaults = LinOptions::default();
         Self {
             model,
             options: LinOptions {
                 time_budget: settings.time_budget,
-                ..LinOptions::default()
+                memory_budget: settings.memory_budget.unwrap_or(defaults.memory_budget),
+                progress: settings.progress,
+                ..defaults
             },
         }
     }

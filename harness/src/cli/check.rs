@@ -25,6 +25,12 @@ pub struct CheckArgs {
     /// Per-key time budget of the linearizability search.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub time_budget: Duration,
+    /// Memory the linearizability search may hold at once, over all keys
+    /// checked in parallel, e.g. `4GiB` or `512MiB` (default: half the
+    /// machine's memory). A key that would need more is `unknown`, with
+    /// how far its search got.
+    #[arg(long, value_parser = parse_bytes)]
+    pub memory_budget: Option<usize>,
     /// EDN only: what an `:ok :read` of `nil` means. `unknown` (the
     /// default) is knossos' reading: the value is unknown and the read
     /// constrains nothing, which reproduces Jepsen's verdicts. `absent`
@@ -75,6 +81,8 @@ fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
             .as_ref()
             .and_then(|p| p.check.min_ok_share.as_ref())
             .map(|s| s.value),
+        memory_budget: args.memory_budget,
+        progress: Some(check::progress()),
     };
     let (meta, facts) = dir.as_ref().map(check::stored_facts).unwrap_or_default();
     let checked = check::check(
@@ -126,5 +134,46 @@ fn initial_value(init: Option<&str>) -> anyhow::Result<serde_json::Value> {
         Some(text) => serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("--init must be JSON (e.g. 0, null, \"x\"): {e}")),
         None => Ok(serde_json::Value::Null),
+    }
+}
+
+/// `4GiB`, `512MiB`, `100MB`, `65536`: a size in bytes.
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. 4GiB or 512MiB"))?;
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit `{other}`; use B, KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_bytes() {
+        assert_eq!(parse_bytes("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("100MB"), Ok(100_000_000));
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("1PiB").is_err());
+        assert!(parse_bytes("99999999999999999999GiB").is_err());
     }
 }

@@ -337,6 +337,7 @@ fn check_run(
     let settings = CheckSettings {
         time_budget: plan.check.time_budget.get(),
         min_ok_share: plan.check.min_ok_share.as_ref().map(|s| s.value),
+        progress: Some(check::progress()),
         ..CheckSettings::default()
     };
     let meta = RunMeta {
