@@ -194,7 +194,16 @@ impl NodeProcess {
         }
         signal_group(&self.spec.name, live, Signal::SIGSTOP)?;
         live.paused = true;
-        Ok(Outcome::Installed)
+        // kill(2) returns before the signal stops every thread: until they
+        // are, a request sent next may still be served. "Installed" means
+        // the node is stopped.
+        if wait_stopped(live.pid.as_raw(), STOP_DEADLINE) {
+            Ok(Outcome::Installed)
+        } else {
+            Ok(Outcome::Indeterminate(format!(
+                "SIGSTOP sent, but the process was not seen stopped within {STOP_DEADLINE:?}"
+            )))
+        }
     }
 
     /// SIGCONT the process group. Sends SIGCONT even when the node is not
@@ -374,6 +383,42 @@ impl Drop for NodeProcess {
 
 /// Send `signal` to the node's process group. A group that is already gone
 /// is not an error.
+/// How long a paused node may take to be seen stopped.
+const STOP_DEADLINE: Duration = Duration::from_millis(500);
+
+/// Waits until every thread of `pid` is stopped (state `T` in
+/// `/proc/PID/task/*/stat`), or the process is gone; false on timeout.
+fn wait_stopped(pid: i32, deadline: Duration) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        match all_threads_stopped(pid) {
+            None | Some(true) => return true,
+            Some(false) if started.elapsed() >= deadline => return false,
+            Some(false) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// `None` when the process is gone.
+fn all_threads_stopped(pid: i32) -> Option<bool> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut seen = false;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        seen = true;
+        // `pid (comm) S ...`: the state follows the last `)`.
+        let state = stat
+            .rsplit_once(")")
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        if !matches!(state, Some('T' | 't')) {
+            return Some(false);
+        }
+    }
+    seen.then_some(true)
+}
+
 fn signal_group(node: &NodeName, live: &Live, signal: Signal) -> Result<(), FaultError> {
     match killpg(live.pid, signal) {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
