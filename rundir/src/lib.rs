@@ -64,10 +64,11 @@ impl RunDir {
         Ok(dir)
     }
 
-    /// Opens an existing run directory.
+    /// Opens an existing run directory (`runs/p/ts/` and `runs/p/ts` are
+    /// the same run: the path is kept without a trailing slash).
     pub fn open(path: &Path) -> RunDir {
         RunDir {
-            path: path.to_owned(),
+            path: path.components().collect(),
         }
     }
 
@@ -182,6 +183,14 @@ mod tests {
         let latest = std::fs::canonicalize(runs.path().join("latest")).unwrap();
         assert_eq!(latest, std::fs::canonicalize(&second.path).unwrap());
         assert!(second.nodes().is_dir());
+    }
+
+    #[test]
+    fn a_trailing_slash_names_the_same_run() {
+        let dir = RunDir::open(Path::new("runs/p/20261206T000000Z/"));
+        assert_eq!(dir.plan(), Path::new("runs/p/20261206T000000Z/plan.yaml"));
+        assert_eq!(dir.path.display().to_string(), "runs/p/20261206T000000Z");
+        assert_eq!(dir.name(), "20261206T000000Z");
     }
 
     #[test]
