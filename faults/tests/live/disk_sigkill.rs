@@ -4,7 +4,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    os::unix::fs::MetadataExt,
     path::PathBuf,
     sync::mpsc,
     time::Duration,
@@ -18,7 +17,7 @@ use nix::{
 
 use crate::{
     disk::{DiskScenario, mount_temp, require_fuse},
-    support::{Verdict, eventually, pid_alive, scenario_command},
+    support::{Verdict, eventually, pid_alive, scenario_command, tasks_in_namespace},
 };
 
 pub const CONTROLLER: DiskScenario = DiskScenario {
@@ -55,25 +54,6 @@ fn controller_body() -> Result<(), String> {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Err("the test kills this process long before".to_owned())
     })
-}
-
-/// Every task in the system whose mount namespace has inode `ino`.
-fn tasks_in_mount_namespace(ino: u64) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for proc in procs.flatten() {
-        let Ok(tasks) = std::fs::read_dir(proc.path().join("task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            if std::fs::metadata(task.path().join("ns/mnt")).is_ok_and(|m| m.ino() == ino) {
-                found.push(task.path().display().to_string());
-            }
-        }
-    }
-    found
 }
 
 fn host_mountinfo() -> String {
@@ -147,11 +127,11 @@ pub fn controller_killed() -> Verdict {
             return Verdict::Fail(format!("node {pid} survived the controller"));
         }
         if !eventually(Duration::from_secs(5), || {
-            tasks_in_mount_namespace(mntns).is_empty()
+            tasks_in_namespace("mnt", mntns).is_empty()
         }) {
             return Verdict::Fail(format!(
                 "tasks still hold the run's mount namespace (and its mount): {:?}",
-                tasks_in_mount_namespace(mntns)
+                tasks_in_namespace("mnt", mntns)
             ));
         }
         if mounted_in(&host_mountinfo(), None) {

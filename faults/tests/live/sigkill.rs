@@ -19,7 +19,7 @@ use crate::{
     Scenario,
     support::{
         Verdict, eventually, host_rules, listener_spec, node_addr, pid_alive, require_privileges,
-        scenario_command, wait_reachable,
+        scenario_command, tasks_in_namespace, wait_reachable,
     },
 };
 
@@ -66,26 +66,6 @@ async fn controller_body() {
     unreachable!("the test kills this process long before");
 }
 
-/// Every task in the system whose network namespace has inode `ino`.
-fn tasks_in_namespace(ino: u64) -> Vec<String> {
-    use std::os::unix::fs::MetadataExt;
-    let mut found = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for proc in procs.flatten() {
-        let Ok(tasks) = std::fs::read_dir(proc.path().join("task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            if std::fs::metadata(task.path().join("ns/net")).is_ok_and(|m| m.ino() == ino) {
-                found.push(task.path().display().to_string());
-            }
-        }
-    }
-    found
-}
-
 pub fn controller_killed() -> Verdict {
     if let Err(v) = require_privileges() {
         return v;
@@ -130,7 +110,7 @@ pub fn controller_killed() -> Verdict {
         if pids.len() != 3 || !pids.iter().all(|&p| pid_alive(p)) {
             return Verdict::Fail(format!("nodes not all running before the kill: {pids:?}"));
         }
-        if tasks_in_namespace(netns).is_empty() {
+        if tasks_in_namespace("net", netns).is_empty() {
             return Verdict::Fail(format!(
                 "no task found in the controller's namespace {netns}"
             ));
@@ -149,11 +129,11 @@ pub fn controller_killed() -> Verdict {
             return Verdict::Fail(format!("node processes survived the controller: {alive:?}"));
         }
         if !eventually(Duration::from_secs(5), || {
-            tasks_in_namespace(netns).is_empty()
+            tasks_in_namespace("net", netns).is_empty()
         }) {
             return Verdict::Fail(format!(
                 "tasks still hold the controller's namespace (and its rules): {:?}",
-                tasks_in_namespace(netns)
+                tasks_in_namespace("net", netns)
             ));
         }
         let after = host_rules();

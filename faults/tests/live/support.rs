@@ -371,3 +371,25 @@ pub async fn wait_reachable(to: SocketAddrV4, timeout: Duration) -> Result<Strin
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Every task in the system whose namespace of `kind` (`net`, `mnt`, ...)
+/// has inode `ino`: what survives of a run, if anything.
+pub fn tasks_in_namespace(kind: &str, ino: u64) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for proc in procs.flatten() {
+        let Ok(tasks) = std::fs::read_dir(proc.path().join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let ns = task.path().join("ns").join(kind);
+            if std::fs::metadata(ns).is_ok_and(|m| m.ino() == ino) {
+                found.push(task.path().display().to_string());
+            }
+        }
+    }
+    found
+}
