@@ -38,6 +38,10 @@
 //! Invariants: a template is checked once, when parsed ([`Template::parse`]),
 //! with the position of the first mistake; expanding a parsed template
 //! cannot fail.
+//!
+//! One cohesive thing, kept in one file past the usual size: the
+//! template language's tokenizer, parser and expansion (about 500 lines),
+//! and its table tests.
 
 use std::{fmt, net::IpAddr, path::PathBuf};
 
