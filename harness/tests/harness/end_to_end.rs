@@ -220,3 +220,33 @@ fn node_that_dies_at_startup_fails_the_run_fast() {
         "did not wait for the 30 s startup timeout"
     );
 }
+
+/// A run that fails before it starts still shows, in the `--repeat`
+/// table, the seed that replays it (it used to show 0).
+#[test]
+fn failed_runs_show_their_seed_in_the_repeat_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("bad-flag.yaml");
+    std::fs::write(
+        &plan,
+        "name: bad-flag\ncluster: { args: [\"--no-such-flag\"] }\nworkload: { kind: register }\nduration: 5s\n",
+    )
+    .unwrap();
+    let output = run_plan(&plan, &dir.path().join("runs"), &["--repeat", "2"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("1 ") || l.starts_with("2 "))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for row in rows {
+        let seed: u64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_ne!(seed, 0, "{row}");
+        assert!(row.contains("error"), "{row}");
+        assert!(
+            stderr.contains(&format!("run failed (seed {seed})")),
+            "the error names the seed:\n{stderr}"
+        );
+    }
+}
