@@ -72,6 +72,9 @@ pub struct CheckSettings {
     pub initial_value: Value,
     /// The availability floor, if the plan sets one.
     pub min_ok_share: Option<f64>,
+    /// The model transactional checkers judge against; `None`: their
+    /// default (strict-serializable for runs of our systems).
+    pub consistency_model: Option<crate::txn::ConsistencyModel>,
 }
 
 impl Default for CheckSettings {
@@ -80,6 +83,7 @@ impl Default for CheckSettings {
             time_budget: Duration::from_secs(30),
             initial_value: Value::Null,
             min_ok_share: None,
+            consistency_model: None,
         }
     }
 }
@@ -109,6 +113,7 @@ pub const STORED: &[(&str, Parse)] = &[
         parse::<crate::AvailabilityReport>,
     ),
     (crate::integrity::NAME, parse::<crate::RunIntegrity>),
+    (crate::txn::NAME, parse::<crate::TxnReport>),
 ];
 
 /// A stored result whose checker this build does not know (or whose
