@@ -27,8 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use crate::{
-    FinalReads, Generator, GeneratorParams, KeySlots, OpKind, OpRequest, Workload,
-    keys::key_name,
+    FinalReads, Generator, GeneratorParams, KeySlots, OpKind, OpRequest, Workload, keys::key_name,
 };
 
 /// Most micro-ops in one transaction.
@@ -162,7 +161,11 @@ mod tests {
         for _ in 0..500 {
             let op = g.next_op();
             assert_eq!(op.f, OpKind::Txn);
-            assert_eq!(op.history_key(), None, "a transaction's keys are in its micro-ops");
+            assert_eq!(
+                op.history_key(),
+                None,
+                "a transaction's keys are in its micro-ops"
+            );
             let mops = op.value.as_array().expect("a list of micro-ops");
             lengths.insert(mops.len());
             for mop in mops {
@@ -181,7 +184,10 @@ mod tests {
             }
         }
         assert_eq!(lengths, (1..=MAX_MICRO_OPS).collect(), "1 to 4 micro-ops");
-        assert!(reads > 400 && appends > 400, "{reads} reads, {appends} appends");
+        assert!(
+            reads > 400 && appends > 400,
+            "{reads} reads, {appends} appends"
+        );
         assert!(g.keys_used().len() > 40, "keys rotate");
     }
 
