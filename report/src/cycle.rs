@@ -98,7 +98,9 @@ pub fn cycle_svg(txns: &[TxnRef], steps: &[CycleStep], label: &str) -> Option<St
         return None;
     }
     let radius = (n as f64 * 34.0).max(if n == 2 { 130.0 } else { 100.0 });
-    let (width, height) = (2.0 * (radius + MARGIN_X), 2.0 * (radius + MARGIN_Y));
+    // Two transactions sit on one line: their arcs need less height.
+    let half_height = if n == 2 { 55.0 } else { radius } + MARGIN_Y;
+    let (width, height) = (2.0 * (radius + MARGIN_X), 2.0 * half_height);
     let center = Point {
         x: width / 2.0,
         y: height / 2.0,

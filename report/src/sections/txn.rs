@@ -86,13 +86,24 @@ impl Section for Txn {
     }
 }
 
-/// The examples, those that rule the model out first.
+/// The examples: those that rule the model out first, and one of each
+/// type before a second of any, so that the few shown in full show every
+/// kind of anomaly found.
 fn ordered(report: &TxnReport) -> Vec<&Anomaly> {
-    let (ruling, other): (Vec<&Anomaly>, Vec<&Anomaly>) = report
+    let mut seen: std::collections::BTreeMap<checker::txn::AnomalyType, usize> =
+        std::collections::BTreeMap::new();
+    let mut ranked: Vec<(usize, bool, &Anomaly)> = report
         .anomalies
         .iter()
-        .partition(|a| report.ruled_out_by.contains(&a.kind));
-    ruling.into_iter().chain(other).collect()
+        .map(|a| {
+            let rank = seen.entry(a.kind).or_default();
+            *rank += 1;
+            (*rank, !report.ruled_out_by.contains(&a.kind), a)
+        })
+        .collect();
+    // Stable: within a rank, the report's order (by type, then op).
+    ranked.sort_by_key(|(rank, allowed, _)| (*allowed, *rank));
+    ranked.into_iter().map(|(_, _, a)| a).collect()
 }
 
 /// The whole section.
@@ -197,7 +208,7 @@ fn anomaly_block(
     let ruling = report.ruled_out_by.contains(&anomaly.kind);
     let _ = write!(
         out,
-        r#"<section class="{}" id="txn-anomaly-{index}"><h3><code>{}</code> <small>{}</small></h3><p class="headline">{}</p>"#,
+        r#"<section class="{}" id="txn-anomaly-{index}"><h3><code>{}</code> <small>{}</small></h3><p class="explanation">{}</p>"#,
         if ruling { "cex txn" } else { "txn allowed" },
         anomaly.kind,
         esc(anomaly.kind.description()),
@@ -314,6 +325,28 @@ mod tests {
         }
         let explanation = esc(&report.anomalies[0].explanation);
         assert!(html.contains(&explanation), "the explanation is shown");
+    }
+
+    #[test]
+    fn every_type_is_shown_before_a_second_example_of_any() {
+        let (_, mut report) = checked(Some(AnomalyType::GSingle), 5);
+        let mut other = report.anomalies[0].clone();
+        other.kind = AnomalyType::G2Item;
+        let first = report.anomalies[0].clone();
+        report.anomalies = vec![first.clone(), first, other];
+        report.ruled_out_by = vec![AnomalyType::GSingle, AnomalyType::G2Item];
+        let kinds: Vec<AnomalyType> = ordered(&report).iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AnomalyType::GSingle,
+                AnomalyType::G2Item,
+                AnomalyType::GSingle
+            ]
+        );
+        report.ruled_out_by = vec![AnomalyType::G2Item];
+        let kinds: Vec<AnomalyType> = ordered(&report).iter().map(|a| a.kind).collect();
+        assert_eq!(kinds[0], AnomalyType::G2Item, "ruling anomalies first");
     }
 
     #[test]
