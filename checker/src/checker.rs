@@ -77,6 +77,9 @@ pub struct CheckSettings {
     pub memory_budget: Option<usize>,
     /// Where long checks report their progress, if anywhere.
     pub progress: Option<crate::linearizable::ProgressSink>,
+    /// The model transactional checkers judge against; `None`: their
+    /// default (strict-serializable for runs of our systems).
+    pub consistency_model: Option<crate::txn::ConsistencyModel>,
 }
 
 impl Default for CheckSettings {
@@ -87,6 +90,7 @@ impl Default for CheckSettings {
             min_ok_share: None,
             memory_budget: None,
             progress: None,
+            consistency_model: None,
         }
     }
 }
@@ -116,6 +120,7 @@ pub const STORED: &[(&str, Parse)] = &[
         parse::<crate::AvailabilityReport>,
     ),
     (crate::integrity::NAME, parse::<crate::RunIntegrity>),
+    (crate::txn::NAME, parse::<crate::TxnReport>),
 ];
 
 /// A stored result whose checker this build does not know (or whose

@@ -48,4 +48,4 @@ pub use linearizable::{
 pub use results::{CheckerResult, Results, Verdict};
 pub use set::{SetChecker, SetReport};
 pub use stats::{Stats, StatsChecker};
-pub use txn::{ConsistencyModel, TxnOptions, TxnReport, TxnWorkload};
+pub use txn::{ConsistencyModel, TxnChecker, TxnOptions, TxnReport, TxnWorkload};

@@ -43,6 +43,29 @@ fn check_workload(plan: &Plan, problems: &mut Vec<Problem>) {
         ));
         return;
     };
+    if let Some(system) = systems::find(&plan.cluster.system.value) {
+        let issued = spec.mix.as_ref().map_or_else(
+            || {
+                workload
+                    .default_mix()
+                    .iter()
+                    .map(|(kind, _)| *kind)
+                    .collect()
+            },
+            |mix| {
+                mix.value
+                    .iter()
+                    .filter(|(_, weight)| **weight > 0)
+                    .filter_map(|(op, _)| workloads::OpKind::parse(op))
+                    .collect::<Vec<_>>()
+            },
+        );
+        if let Some(why) = unsupported(system.name(), workload.name(), &issued, |f| {
+            system.supports(f)
+        }) {
+            problems.push(Problem::at(&spec.kind.referenced, why));
+        }
+    }
     let Some(mix) = &spec.mix else { return };
     let weights = mix.value.iter().map(|(op, w)| (op.as_str(), *w));
     match workloads::mix_for(workload, Some(weights)) {
@@ -69,6 +92,26 @@ fn check_workload(plan: &Plan, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Why `system` cannot run the ops `issued` by `workload`, if it cannot.
+fn unsupported(
+    system: &str,
+    workload: &str,
+    issued: &[workloads::OpKind],
+    supports: impl Fn(workloads::OpKind) -> bool,
+) -> Option<String> {
+    let lacking: Vec<&str> = issued
+        .iter()
+        .filter(|f| !supports(**f))
+        .map(|f| f.as_str())
+        .collect();
+    (!lacking.is_empty()).then(|| {
+        format!(
+            "system `{system}` cannot run `{}` operations, which the {workload} workload issues",
+            lacking.join("`, `")
+        )
+    })
+}
+
 /// The mix the plan's workload runs with: its own, else the workload's
 /// default.
 pub fn mix(plan: &Plan) -> workloads::Mix {
@@ -79,4 +122,53 @@ pub fn mix(plan: &Plan) -> workloads::Mix {
         .as_ref()
         .map(|m| m.value.iter().map(|(op, w)| (op.as_str(), *w)));
     workloads::mix_for(workload, weights).expect("validated plans have a usable mix")
+}
+
+#[cfg(test)]
+mod tests {
+    use workloads::OpKind;
+
+    use super::*;
+
+    #[test]
+    fn a_workload_whose_ops_the_system_lacks_is_refused() {
+        let no_txn = |f: OpKind| f != OpKind::Txn;
+        assert_eq!(
+            unsupported("zookeeper", "list-append", &[OpKind::Txn], no_txn).as_deref(),
+            Some(
+                "system `zookeeper` cannot run `txn` operations, which the list-append workload issues"
+            )
+        );
+        assert_eq!(
+            unsupported(
+                "zookeeper",
+                "register",
+                &[OpKind::Read, OpKind::Cas],
+                no_txn
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn every_registered_system_runs_list_append_plans() {
+        for system in systems::ALL {
+            let text = format!(
+                "name: t\ncluster: {{ system: {}, nodes: 3 }}\nworkload: {{ kind: list-append }}\nduration: 10s\n",
+                system.name()
+            );
+            let loaded = load_str(&text, "t.yaml");
+            if system.supports(OpKind::Txn) {
+                let refused = loaded.err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(
+                    !refused.contains("cannot run"),
+                    "{}: {refused}",
+                    system.name()
+                );
+            } else {
+                let error = loaded.expect_err("refused").to_string();
+                assert!(error.contains("t.yaml:3:"), "located: {error}");
+            }
+        }
+    }
 }

@@ -79,7 +79,7 @@ impl Recorder {
                 EventKind::Invoke,
                 op.f.as_str(),
             );
-            event.key = Some(op.key.clone());
+            event.key = op.history_key().map(str::to_owned);
             event.value = op.value.clone();
             event.node = Some(node.to_owned());
             event.is_final = is_final;
@@ -109,7 +109,7 @@ impl Recorder {
         counter.fetch_add(1, Ordering::Relaxed);
         self.write(|index, time| {
             let mut event = Event::new(index, time, Process::Client(process), kind, op.f.as_str());
-            event.key = Some(op.key.clone());
+            event.key = op.history_key().map(str::to_owned);
             event.value = value;
             event.error = error;
             event.node = Some(node.to_owned());

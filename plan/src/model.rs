@@ -186,9 +186,10 @@ pub enum NetworkMode {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadSpec {
-    /// `register` (read/write/cas, checked for linearizability) or `set`
-    /// (unique appends, checked for lost writes). `harness validate` lists
-    /// them.
+    /// `register` (read/write/cas, checked for linearizability), `set`
+    /// (unique appends, checked for lost writes) or `list-append`
+    /// (transactions, checked for Elle's anomalies). `harness validate`
+    /// lists them.
     #[schemars(with = "String")]
     pub kind: Spanned<String>,
     /// Keys in use at once; each key is retired after `ops-per-key`

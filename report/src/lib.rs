@@ -16,11 +16,14 @@
 //! - [`plots`]: the throughput and latency plots;
 //! - [`timeline`]: ops per process, paginated;
 //! - [`counterexample`]: an invalid key, drawn porcupine-style;
-//! - [`sections`]: checkers' own sections (linearizability, set);
+//! - [`cycle`]: a transactional dependency cycle, drawn;
+//! - [`sections`]: checkers' own sections (linearizability, set,
+//!   transactions);
 //! - [`html`]: the page; [`junit`]: the JUnit file;
 //! - [`write`]: reading a run directory and writing both files.
 
 pub mod counterexample;
+pub mod cycle;
 pub mod faults;
 pub mod html;
 pub mod input;

@@ -147,6 +147,8 @@ pub fn op_text(op: &Op) -> String {
     match (op.f.as_str(), op.outcome) {
         ("read", Outcome::Ok) => format!("read → {}", short(&op.output)),
         ("read", _) => "read".to_owned(),
+        // A committed transaction shows what its reads saw.
+        ("txn", Outcome::Ok) if !op.output.is_null() => format!("txn {}", short(&op.output)),
         ("cas", _) => match op.input.as_array().map(Vec::as_slice) {
             Some([from, to]) => format!("cas {}→{}", short(from), short(to)),
             _ => format!("cas {}", short(&op.input)),

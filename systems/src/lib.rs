@@ -31,6 +31,7 @@ pub use client::{Client, Completion};
 pub use cluster::{Cluster, ClusterError, Layout, NodePlace};
 use faults::NodeSpec;
 use plan::{NetworkMode, Plan, Problem};
+use workloads::OpKind;
 
 /// Every system, by the name plans use (`cluster.system`).
 pub const ALL: &[&dyn System] = &[&raft_kv::RaftKv, &etcd::Etcd, &command::Command];
@@ -145,6 +146,13 @@ pub trait System: Sync {
 
     /// How it serves reads, in words, for reports.
     fn reads(&self, plan: &Plan) -> String;
+
+    /// Whether its client can run operations of kind `f` (a plan whose
+    /// workload issues one it cannot is refused). Systems that cannot run
+    /// transactions, say, return `false` for [`OpKind::Txn`].
+    fn supports(&self, _f: OpKind) -> bool {
+        true
+    }
 }
 
 /// The network mode of `plan`: its own, else its system's default.

@@ -1,6 +1,6 @@
 //! The node protocol (docs/node-protocol.md), spoken by target-node and by
-//! any `system: command` binary: the client of `/kv`, and the probe of
-//! `/health` and `/status`.
+//! any `system: command` binary: the client of `/kv` and `/txn`, and the
+//! probe of `/health` and `/status`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -55,8 +55,12 @@ impl NodeClient {
                 .http
                 .post(format!("{}/kv/{key}/append", self.base))
                 .json(&json!({ "value": op.value })),
+            OpKind::Txn => self
+                .http
+                .post(format!("{}/txn", self.base))
+                .json(&json!({ "txn": op.value })),
         };
-        let is_read = op.f == OpKind::Read;
+        let is_read = takes_no_effect(op);
         let response = match request.timeout(self.timeout).send().await {
             Ok(response) => response,
             Err(e) => return classify_transport(&e, is_read),
@@ -72,10 +76,39 @@ impl NodeClient {
                     Completion::Ok(body.get("value").cloned().unwrap_or(Value::Null))
                 }
                 (OpKind::Read, None) => Completion::Fail("unparsable read response".into()),
+                (OpKind::Txn, body) => txn_completion(op, body, is_read),
                 _ => Completion::Ok(op.value.clone()),
             };
         }
         classify_error(status, body.as_ref(), is_read)
+    }
+}
+
+/// Whether `op` cannot change anything: a read, or a transaction of reads
+/// only. Such an op is `fail` on any error, since nothing of it can have
+/// happened that another op could observe.
+pub fn takes_no_effect(op: &OpRequest) -> bool {
+    match op.f {
+        OpKind::Read => true,
+        OpKind::Txn => op
+            .value
+            .as_array()
+            .is_some_and(|mops| mops.iter().all(|m| m.get(0) == Some(&json!("r")))),
+        OpKind::Write | OpKind::Cas | OpKind::Append => false,
+    }
+}
+
+/// A `200` answer to `POST /txn`: `{"txn": [...]}`, the micro-ops with what
+/// each read saw. An answer without them is `info` (the transaction
+/// committed, or not; its reads are unknown), or `fail` if it only read.
+fn txn_completion(op: &OpRequest, body: Option<Value>, read_only: bool) -> Completion {
+    let completed = body.and_then(|mut b| b.get_mut("txn").map(Value::take));
+    match completed {
+        Some(Value::Array(mops)) if Some(mops.len()) == op.value.as_array().map(Vec::len) => {
+            Completion::Ok(Value::Array(mops))
+        }
+        _ if read_only => Completion::Fail("unparsable txn response".into()),
+        _ => Completion::Info("unparsable txn response".into()),
     }
 }
 
@@ -206,6 +239,33 @@ mod tests {
             Completion::Fail("http 500".into()),
             "reads never take effect"
         );
+    }
+
+    #[test]
+    fn transactions_of_reads_only_take_no_effect() {
+        let txn = |value: Value| OpRequest {
+            f: OpKind::Txn,
+            key: String::new(),
+            value,
+        };
+        let reads = txn(json!([["r", "k1", null], ["r", "k2", null]]));
+        let mixed = txn(json!([["r", "k1", null], ["append", "k1", 3]]));
+        assert!(takes_no_effect(&reads));
+        assert!(!takes_no_effect(&mixed));
+        let answer = json!({"txn": [["r", "k1", [1]], ["append", "k1", 3]]});
+        assert_eq!(
+            txn_completion(&mixed, Some(answer.clone()), false),
+            Completion::Ok(answer["txn"].clone())
+        );
+        let short = json!({"txn": [["r", "k1", [1]]]});
+        assert!(matches!(
+            txn_completion(&mixed, Some(short), false),
+            Completion::Info(_)
+        ));
+        assert!(matches!(
+            txn_completion(&reads, None, true),
+            Completion::Fail(_)
+        ));
     }
 
     #[test]

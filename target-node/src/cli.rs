@@ -19,7 +19,8 @@ use crate::{
 /// chaos harness, and a correct Raft KV store to learn from.
 ///
 /// Speaks the node protocol (docs/node-protocol.md): GET/PUT /kv/{key},
-/// POST /kv/{key}/cas, POST /kv/{key}/append, GET /health, GET /status.
+/// POST /kv/{key}/cas, POST /kv/{key}/append, POST /txn, GET /health,
+/// GET /status.
 /// Raft RPCs travel under /raft/* on the same address and are accepted only
 /// from peers presenting the cluster secret (--cluster-secret-file, or the
 /// environment variable TARGET_NODE_CLUSTER_SECRET).
@@ -50,6 +51,11 @@ pub struct Args {
     /// deliberate mistakes for the harness to catch.
     #[arg(long, value_enum, default_value_t = ReadMode::Linearizable)]
     pub read_mode: ReadMode,
+
+    /// How `POST /txn` runs a transaction. Only `atomic` is correct;
+    /// `read-then-append` is a deliberate mistake for the harness to catch.
+    #[arg(long, value_enum, default_value_t = TxnMode::Atomic)]
+    pub txn_mode: TxnMode,
 
     /// Leader heartbeat interval, in milliseconds.
     #[arg(long, default_value_t = 100, value_name = "MS")]
@@ -149,6 +155,19 @@ impl ReadMode {
     }
 }
 
+/// How `POST /txn` is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TxnMode {
+    /// The whole transaction is one Raft log entry, applied atomically by
+    /// every replica at its log index.
+    Atomic,
+    /// MISTAKE: the leader serves the transaction's reads from its own
+    /// state machine at once, then proposes only its appends; other
+    /// transactions commit in between, so a transaction is not atomic
+    /// (lost updates, read skew).
+    ReadThenAppend,
+}
+
 /// Timing knobs, validated.
 #[derive(Clone, Debug)]
 pub struct Timing {
@@ -169,6 +188,7 @@ pub struct NodeConfig {
     pub members: BTreeMap<NodeId, SocketAddr>,
     pub data_dir: PathBuf,
     pub read_mode: ReadMode,
+    pub txn_mode: TxnMode,
     pub timing: Timing,
     pub peer_auth: PeerAuth,
     pub limits: ServerLimits,
@@ -287,6 +307,7 @@ impl Args {
             members,
             data_dir: self.data_dir,
             read_mode: self.read_mode,
+            txn_mode: self.txn_mode,
             timing: Timing {
                 heartbeat: Duration::from_millis(self.heartbeat_ms),
                 election_timeout_min: Duration::from_millis(self.election_timeout_min_ms),

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     api,
-    cli::{NodeConfig, ReadMode},
+    cli::{NodeConfig, ReadMode, TxnMode},
     limits::SNAPSHOT_CHUNK_BYTES,
     network::{NetworkFactory, client_bound_to},
     peer_auth::PeerAuth,
@@ -31,6 +31,8 @@ pub struct Node {
     /// Shared leadership confirmations for linearizable reads.
     pub read_barrier: Arc<ReadBarrier>,
     pub read_mode: ReadMode,
+    /// How transactions run (`POST /txn`).
+    pub txn_mode: TxnMode,
     pub request_timeout: Duration,
     /// Client for forwarding requests to the leader, bound to our own IP.
     pub forward_client: reqwest::Client,
@@ -161,12 +163,13 @@ pub async fn run(
         view,
         read_barrier: ReadBarrier::new(raft.clone()),
         read_mode: config.read_mode,
+        txn_mode: config.txn_mode,
         request_timeout: config.timing.request_timeout,
         forward_client: client_bound_to(local_ip, idle_timeout),
         peer_auth: config.peer_auth.clone(),
         body_timeout: idle_timeout,
     });
-    tracing::info!(listen = %config.listen, members = ?config.members, read_mode = ?config.read_mode, "node started");
+    tracing::info!(listen = %config.listen, members = ?config.members, read_mode = ?config.read_mode, txn_mode = ?config.txn_mode, "node started");
     if matches!(config.peer_auth, PeerAuth::Insecure) {
         tracing::warn!(
             "peer authentication is off (--insecure-no-peer-auth): anyone who reaches {} can \

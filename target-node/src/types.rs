@@ -43,6 +43,28 @@ pub enum Command {
     Cas { key: String, from: Value, to: Value },
     /// Append `value` to the list stored at `key` (absent means empty).
     Append { key: String, value: Value },
+    /// Apply the micro-ops in order, atomically: all of them or none
+    /// (`store/txn.rs`).
+    Txn { mops: Vec<MicroOp> },
+}
+
+/// One micro-op of a transaction (`POST /txn`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MicroOp {
+    /// Read the value at the key.
+    R(String),
+    /// Append the element to the list at the key (absent means empty).
+    Append(String, Value),
+}
+
+impl MicroOp {
+    /// The key it reads or appends to.
+    pub fn key(&self) -> &str {
+        match self {
+            MicroOp::R(key) | MicroOp::Append(key, _) => key,
+        }
+    }
 }
 
 /// What applying a [`Command`] did.
@@ -55,6 +77,9 @@ pub enum Outcome {
     CasMismatch { current: Value },
     /// An `append` to a key whose value is not a list; nothing changed.
     NotAList { current: Value },
+    /// A transaction took effect; `results[i]` is what micro-op `i` read
+    /// (`[]` for an absent key) or appended.
+    Txn { results: Vec<Value> },
     /// Membership changes and blank entries carry no client outcome.
     None,
 }

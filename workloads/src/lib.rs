@@ -13,6 +13,7 @@
 //! operations, so every key's history stays small enough to check.
 
 mod keys;
+mod list_append;
 mod mix;
 mod op;
 mod register;
@@ -20,13 +21,14 @@ mod set;
 
 use checker::{CheckSettings, Checker};
 pub use keys::KeySlots;
+pub use list_append::{ListAppend, ListAppendGenerator, txn_checkers};
 pub use mix::{Mix, MixError};
 pub use op::{OpKind, OpRequest};
 pub use register::{Register, RegisterGenerator};
 pub use set::{Set, SetGenerator};
 
 /// Every workload, by the name plans use.
-pub const ALL: &[&dyn Workload] = &[&Register, &Set];
+pub const ALL: &[&dyn Workload] = &[&Register, &Set, &ListAppend];
 
 /// The workload called `name` in plans.
 pub fn find(name: &str) -> Option<&'static dyn Workload> {
@@ -142,7 +144,7 @@ mod tests {
             assert!(!w.checkers(&CheckSettings::default()).is_empty());
         }
         assert!(find("nope").is_none());
-        assert_eq!(names(), ["register", "set"]);
+        assert_eq!(names(), ["register", "set", "list-append"]);
     }
 
     #[test]

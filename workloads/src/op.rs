@@ -9,6 +9,9 @@ pub enum OpKind {
     Write,
     Cas,
     Append,
+    /// A transaction: its value is a list of micro-ops (list-append:
+    /// `["r", k, null]`, `["append", k, e]`), applied atomically.
+    Txn,
 }
 
 impl OpKind {
@@ -18,6 +21,7 @@ impl OpKind {
             OpKind::Write => "write",
             OpKind::Cas => "cas",
             OpKind::Append => "append",
+            OpKind::Txn => "txn",
         }
     }
 
@@ -27,6 +31,7 @@ impl OpKind {
             "write" => OpKind::Write,
             "cas" => OpKind::Cas,
             "append" => OpKind::Append,
+            "txn" => OpKind::Txn,
             _ => return None,
         })
     }
@@ -34,10 +39,22 @@ impl OpKind {
 
 /// One operation to perform: the history's `f`, `key` and input `value`
 /// (`null` for reads, the written value, `[from, to]` for cas, the
-/// appended element).
+/// appended element, the micro-ops of a transaction).
+///
+/// A transaction names its keys in its micro-ops; its `key` is empty,
+/// except in a final read, where it is the key read (so that the run can
+/// say which keys no node could read).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpRequest {
     pub f: OpKind,
     pub key: String,
     pub value: Value,
+}
+
+impl OpRequest {
+    /// The history's `key` of this op: none for a transaction, whose keys
+    /// are in its micro-ops.
+    pub fn history_key(&self) -> Option<&str> {
+        (self.f != OpKind::Txn).then_some(self.key.as_str())
+    }
 }

@@ -98,6 +98,7 @@ impl Generator for RegisterGenerator {
                 json!([from, self.fresh_value(id)])
             }
             OpKind::Read => Value::Null,
+            OpKind::Txn => unreachable!("mix_for refuses ops the register workload lacks"),
         };
         OpRequest {
             f: if f == OpKind::Append {

@@ -8,6 +8,7 @@
 //! Elle's vocabulary, and says which ones rule out the chosen model.
 //!
 //! - [`check()`] / [`check_txns`]: the whole check, giving a [`TxnReport`];
+//!   [`checker`]: the same behind the `checker::Checker` seam ([`TxnChecker`]);
 //! - [`history`]: the compact [`TxnHistory`], [`is_transactional`],
 //!   [`detect_workload`], input problems;
 //! - [`list_append`], [`rw_register`]: the workloads' inference rules;
@@ -26,6 +27,7 @@
 
 pub mod anomaly;
 pub mod check;
+pub mod checker;
 pub mod explain;
 pub mod generate;
 pub mod graph;
@@ -41,6 +43,7 @@ pub mod search;
 
 pub use anomaly::AnomalyType;
 pub use check::{check, check_txns};
+pub use checker::{NAME, TxnChecker};
 pub use graph::Rel;
 pub use history::{InputProblem, TxnHistory, detect_workload, is_transactional};
 pub use model::{ConsistencyModel, UnknownModel};

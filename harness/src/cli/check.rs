@@ -1,11 +1,20 @@
 //! `harness check PATH`: re-check a stored run directory, or check any
 //! JSONL or Jepsen EDN history, through the same path as a live run
 //! ([`crate::check`]).
+//!
+//! Which checkers run: `--model` (a workload's, or the transactional
+//! checker for `rw-register`), else the stored run's workload's, else the
+//! transactional checker when every op of the history is a `txn` (its
+//! workload told by the micro-ops), else the register workload's.
+//! Transactional checks judge against `--consistency-model`, by default
+//! `strict-serializable` (what our systems promise) for run directories
+//! and JSONL histories, and `serializable` for Jepsen EDN imports, whose
+//! systems promise various things and whose Elle checks mostly use it.
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use checker::{CheckSettings, History};
+use checker::{CheckSettings, Checker, ConsistencyModel, History, TxnWorkload};
 use rundir::RunDir;
 
 use crate::{check, exit_code, plans};
@@ -15,10 +24,19 @@ pub struct CheckArgs {
     /// A run directory (with history.jsonl and plan.yaml), or a history
     /// file: `.jsonl`, or `.edn` for Jepsen histories.
     pub path: PathBuf,
-    /// The workload whose checkers apply (`register`, `set`, ...).
-    /// Default: the run's workload, else register.
+    /// The workload whose checkers apply (`register`, `set`,
+    /// `list-append`), or `rw-register` for transactions over registers.
+    /// Default: the run's workload; else, for a history of `txn` ops only,
+    /// the transactional checker (list-append or rw-register, told from
+    /// the micro-ops); else register.
     #[arg(long, value_name = "WORKLOAD")]
     pub model: Option<String>,
+    /// The consistency model transactional histories are judged against
+    /// (`strict-serializable`, `serializable`, `snapshot-isolation`,
+    /// `repeatable-read`, `read-committed`, ...). Default:
+    /// strict-serializable, or serializable for EDN imports.
+    #[arg(long, value_name = "MODEL")]
+    pub consistency_model: Option<ConsistencyModel>,
     /// Initial register value, as JSON (default null).
     #[arg(long, value_name = "JSON")]
     pub init: Option<String>,
@@ -57,23 +75,12 @@ pub fn check_command(args: &CheckArgs) -> u8 {
 
 fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
     let dir = args.path.is_dir().then(|| RunDir::open(&args.path));
-    let history = read_history(
-        dir.as_ref().map_or(&args.path, |d| &d.path),
-        dir.is_some(),
-        args.nil_reads,
-    )?;
+    let file = dir
+        .as_ref()
+        .map_or_else(|| args.path.clone(), |d| d.history());
+    let history = read_history(&file, args.nil_reads)?;
     let stored_plan = dir.as_ref().and_then(|d| plans::load(&d.plan()).ok());
-    let name = args
-        .model
-        .clone()
-        .or_else(|| stored_plan.as_ref().map(|p| p.workload.kind.value.clone()))
-        .unwrap_or_else(|| "register".to_owned());
-    let workload = workloads::find(&name).with_context(|| {
-        format!(
-            "unknown --model `{name}`; expected one of {}",
-            workloads::names().join(", ")
-        )
-    })?;
+    let imported = is_edn(&file);
     let settings = CheckSettings {
         time_budget: args.time_budget,
         initial_value: initial_value(args.init.as_deref())?,
@@ -83,31 +90,57 @@ fn check_path(args: &CheckArgs) -> anyhow::Result<u8> {
             .map(|s| s.value),
         memory_budget: args.memory_budget,
         progress: Some(check::progress()),
+        consistency_model: args
+            .consistency_model
+            .or(imported.then_some(ConsistencyModel::Serializable)),
     };
+    let workload = args
+        .model
+        .clone()
+        .or_else(|| stored_plan.as_ref().map(|p| p.workload.kind.value.clone()));
+    let checkers = checkers_for(workload.as_deref(), &history, &settings)?;
     let (meta, facts) = dir.as_ref().map(check::stored_facts).unwrap_or_default();
-    let checked = check::check(
-        &history,
-        &workload.checkers(&settings),
-        facts,
-        dir.as_ref(),
-        meta,
-    )
-    .context("cannot write results.json")?;
+    let checked = check::check(&history, &checkers, facts, dir.as_ref(), meta)
+        .context("cannot write results.json")?;
     print!("{}", check::summary(&checked));
     Ok(exit_code::for_verdict(checked.verdict()))
 }
 
-fn read_history(
-    path: &std::path::Path,
-    is_dir: bool,
-    nil_reads: NilReadsArg,
-) -> anyhow::Result<History> {
-    let file = if is_dir {
-        RunDir::open(path).history()
-    } else {
-        path.to_owned()
+/// The checkers of `workload` (a workload's name, or a transactional
+/// workload's); with none named, the transactional checker for a history
+/// of `txn` ops only, else the register workload's.
+pub fn checkers_for(
+    workload: Option<&str>,
+    history: &History,
+    settings: &CheckSettings,
+) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+    let Some(name) = workload else {
+        if checker::txn::is_transactional(history) {
+            return Ok(workloads::txn_checkers(settings, None));
+        }
+        return Ok(workloads::find("register")
+            .expect("the register workload is registered")
+            .checkers(settings));
     };
-    let (history, warnings) = if file.extension().is_some_and(|e| e == "edn") {
+    if let Some(workload) = workloads::find(name) {
+        return Ok(workload.checkers(settings));
+    }
+    if let Ok(txn) = name.parse::<TxnWorkload>() {
+        return Ok(workloads::txn_checkers(settings, Some(txn)));
+    }
+    anyhow::bail!(
+        "unknown --model `{name}`; expected one of {}, {}",
+        workloads::names().join(", "),
+        TxnWorkload::RwRegister
+    )
+}
+
+fn is_edn(file: &std::path::Path) -> bool {
+    file.extension().is_some_and(|e| e == "edn")
+}
+
+fn read_history(file: &std::path::Path, nil_reads: NilReadsArg) -> anyhow::Result<History> {
+    let (history, warnings) = if is_edn(file) {
         let options = checker::EdnOptions {
             nil_reads: match nil_reads {
                 NilReadsArg::Unknown => checker::NilReads::Unknown,
@@ -115,12 +148,12 @@ fn read_history(
             },
             ..checker::EdnOptions::default()
         };
-        let reader = std::fs::File::open(&file)
+        let reader = std::fs::File::open(file)
             .map(std::io::BufReader::new)
             .with_context(|| format!("cannot open {}", file.display()))?;
         checker::read_edn_with(reader, &file.display().to_string(), &options)
     } else {
-        checker::read_jsonl(&file)
+        checker::read_jsonl(file)
     }
     .with_context(|| format!("cannot read history {}", file.display()))?;
     for warning in &warnings {

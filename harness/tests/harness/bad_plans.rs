@@ -38,7 +38,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "name: t\nworkload: { kind: queue }\nduration: 30s\n",
-        "2:19: unknown workload `queue`; expected one of register, set",
+        "2:19: unknown workload `queue`; expected one of register, set, list-append",
     ),
     (
         "name: t\nworkload: { kind: register }\nduration: soon\n",

@@ -10,4 +10,5 @@ mod leaderless;
 mod report;
 mod serve;
 mod support;
+mod txn;
 mod workflows;

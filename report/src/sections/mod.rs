@@ -11,6 +11,7 @@
 
 mod linearizable;
 mod set;
+mod txn;
 
 use std::collections::BTreeSet;
 
@@ -21,7 +22,7 @@ use quick_junit::TestCase;
 use crate::input::ReportInput;
 
 /// The sections, by checker name.
-pub const SECTIONS: &[&dyn Section] = &[&linearizable::Linearizable, &set::Set];
+pub const SECTIONS: &[&dyn Section] = &[&linearizable::Linearizable, &set::Set, &txn::Txn];
 
 /// The section of the checker `name`, if it has one.
 pub fn find(name: &str) -> Option<&'static dyn Section> {

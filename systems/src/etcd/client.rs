@@ -8,6 +8,7 @@
 //! | `write` | `POST /v3/kv/put` (`null`: `/v3/kv/deleterange`) | | see [`classify_grpc`] |
 //! | `cas` | `POST /v3/kv/txn`: compare `VALUE == from` (`from: null`: `CREATE == 0`, the key is absent), then put `to` | `succeeded: true` | `succeeded` false or absent: the compare failed |
 //! | `append` | range, then txn `MOD == <revision read>` putting the extended list; retried on a lost race | | every attempt lost its race, or the value is not a list |
+//! | `txn` (list-append) | one read-only txn of ranges (a snapshot), then one txn comparing `MOD` of every key touched and putting the appended lists; retried on a lost race ([`super::txn`]) | the micro-ops with what each read saw | every attempt lost its race, a value is not a list, bad micro-ops |
 //!
 //! Invariants:
 //! - Values are stored as their canonical JSON text (compact, object keys
@@ -114,6 +115,11 @@ impl EtcdClient {
         self
     }
 
+    /// Whether reads are served serializably (see [`Self::serializable_reads`]).
+    pub fn serializes_reads(&self) -> bool {
+        self.serializable
+    }
+
     /// Runs one operation and says how it ended.
     pub async fn run(&self, op: &OpRequest) -> Completion {
         let key = encode_key(&op.key);
@@ -151,6 +157,7 @@ impl EtcdClient {
                 }
             }
             OpKind::Append => self.append(&key, &op.value).await,
+            OpKind::Txn => self.run_txn(&op.value).await,
         }
     }
 
@@ -245,12 +252,12 @@ impl EtcdClient {
         ))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// POST `body` to `path`; the JSON answer of a 200, or why not.
-    async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
+    pub(super) async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
         let url = self.url(path);
         let sent = self
             .http
@@ -299,7 +306,7 @@ impl Client for EtcdClient {
 }
 
 /// The txn operation that makes `key` hold `value` (`null` deletes it).
-fn write_request(key: &str, value: &Value) -> Value {
+pub(super) fn write_request(key: &str, value: &Value) -> Value {
     if value.is_null() {
         json!({ "request_delete_range": { "key": key } })
     } else {
@@ -326,7 +333,7 @@ fn transport_error(url: &str, timeout: Duration, error: &reqwest::Error) -> Etcd
 }
 
 /// The short text a history's `error` gets.
-fn brief(error: &EtcdError) -> String {
+pub(super) fn brief(error: &EtcdError) -> String {
     match error {
         EtcdError::Connect { .. } => "connection refused or unreachable".into(),
         EtcdError::Timeout { .. } => "timeout".into(),

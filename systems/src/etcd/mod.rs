@@ -4,7 +4,8 @@
 //! - [`client`]: operations as gateway requests, and which errors are
 //!   definite;
 //! - [`member`]: each member's command line (a static `--initial-cluster`);
-//! - [`leader`]: leadership from `/v3/maintenance/status`.
+//! - [`leader`]: leadership from `/v3/maintenance/status`;
+//! - [`txn`]: list-append transactions, one etcd `Txn` each.
 //!
 //! etcd cannot bind its outgoing peer connections to one address, so it
 //! runs in per-node namespaces (`network: namespaces`, its default) for
@@ -15,6 +16,7 @@ pub mod leader;
 pub mod member;
 #[cfg(test)]
 mod tests;
+pub mod txn;
 
 use std::{path::PathBuf, sync::Arc};
 

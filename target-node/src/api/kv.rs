@@ -101,7 +101,7 @@ async fn command<T: DeserializeOwned>(
     Ok((command, bytes))
 }
 
-fn hops(headers: &HeaderMap) -> u32 {
+pub(super) fn hops(headers: &HeaderMap) -> u32 {
     headers
         .get(HOPS_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -110,12 +110,12 @@ fn hops(headers: &HeaderMap) -> u32 {
 }
 
 /// One client request, kept whole so that it can be forwarded verbatim.
-struct Request {
-    method: Method,
-    path: String,
-    body: Bytes,
-    hops: u32,
-    is_read: bool,
+pub(super) struct Request {
+    pub(super) method: Method,
+    pub(super) path: String,
+    pub(super) body: Bytes,
+    pub(super) hops: u32,
+    pub(super) is_read: bool,
 }
 
 pub async fn read(
@@ -294,11 +294,13 @@ fn outcome_response(outcome: Outcome) -> Response {
             ApiError::conflict("cas-mismatch", current).into_response()
         }
         Outcome::NotAList { current } => ApiError::conflict("not-a-list", current).into_response(),
+        // Only `/txn` proposes transactions (`api/txn.rs`).
+        Outcome::Txn { .. } => (StatusCode::OK, Json(json!({}))).into_response(),
     }
 }
 
 /// What a follower knows of the leader, as openraft's forwarding hint.
-fn leader_hint(
+pub(super) fn leader_hint(
     node: &Node,
     leader: Option<NodeId>,
 ) -> ForwardToLeader<NodeId, openraft::BasicNode> {
@@ -317,7 +319,7 @@ fn leader_hint(
 }
 
 /// Sends `request` to the leader named by `to` and relays its answer.
-async fn forward(
+pub(super) async fn forward(
     node: &Node,
     to: ForwardToLeader<NodeId, openraft::BasicNode>,
     request: Request,

@@ -1,5 +1,5 @@
-//! The HTTP surface of a node: the client protocol (`/kv`, `/health`,
-//! `/status`) and the Raft RPCs (`/raft/*`), all on one address.
+//! The HTTP surface of a node: the client protocol (`/kv`, `/txn`,
+//! `/health`, `/status`) and the Raft RPCs (`/raft/*`), all on one address.
 //!
 //! Every route reads its body through `body.rs` (bounded in size and time)
 //! and answers errors in the protocol's JSON shape; `/raft/*` additionally
@@ -10,6 +10,7 @@ mod error;
 mod kv;
 mod raft;
 mod status;
+mod txn;
 
 pub use error::ApiError;
 
@@ -35,6 +36,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/kv/{key}", get(kv::read).put(kv::put))
         .route("/kv/{key}/cas", post(kv::cas))
         .route("/kv/{key}/append", post(kv::append))
+        .route("/txn", post(txn::txn))
         .route("/health", get(status::health))
         .route("/status", get(status::status))
         .merge(raft_routes)

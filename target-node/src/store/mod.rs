@@ -25,6 +25,7 @@ mod no_sync;
 mod state_machine;
 #[cfg(test)]
 mod tests;
+pub mod txn;
 
 pub use log::LogStore;
 pub use state_machine::{KvView, StateMachineStore};

@@ -250,12 +250,15 @@ fn apply_command(command: &Command, current: Option<&Value>) -> (Outcome, Option
                 None,
             ),
         },
+        // Touches several keys: applied by `apply` through `store::txn`.
+        Command::Txn { .. } => (Outcome::None, None),
     }
 }
 
 fn command_key(command: &Command) -> &str {
     match command {
         Command::Put { key, .. } | Command::Cas { key, .. } | Command::Append { key, .. } => key,
+        Command::Txn { .. } => "",
     }
 }
 
@@ -289,6 +292,19 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 EntryPayload::Membership(m) => {
                     membership = StoredMembership::new(Some(entry.log_id), m);
                     Outcome::None
+                }
+                EntryPayload::Normal(Command::Txn { mops }) => {
+                    let mut before = BTreeMap::new();
+                    for key in super::txn::keys(&mops) {
+                        let value = match changed.get(key) {
+                            Some(v) => Some(v.clone()),
+                            None => self.view.0.read().await.kv.get(key).cloned(),
+                        };
+                        before.insert(key.to_owned(), value);
+                    }
+                    let (outcome, writes) = super::txn::apply(&mops, &before);
+                    changed.extend(writes);
+                    outcome
                 }
                 EntryPayload::Normal(command) => {
                     let key = command_key(&command);

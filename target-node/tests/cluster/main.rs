@@ -10,3 +10,4 @@ mod replication;
 mod single;
 mod snapshot;
 mod support;
+mod txn;
