@@ -304,7 +304,9 @@ fn clock_faults_happen_through_a_plan() {
 
 /// A slow window delays every operation inside it by at least one round
 /// trip over slowed links; a partition inside the window neither ends it
-/// nor is ended by it; target-node stays valid.
+/// nor is ended by it; target-node stays valid. (openraft times its RPCs
+/// out after one heartbeat interval, so the nodes get a heartbeat longer
+/// than the slowed round trip, or they could not commit at all.)
 #[test]
 fn slow_faults_happen_through_a_plan() {
     let test = "slow_faults_happen_through_a_plan";
@@ -313,7 +315,7 @@ fn slow_faults_happen_through_a_plan() {
     let plan = write_plan(
         dir.path(),
         "slow-e2e",
-        "cluster: { nodes: 3 }\n\
+        "cluster: { nodes: 3, args: [\"--heartbeat-ms\", \"300\", \"--election-timeout-min-ms\", \"1000\", \"--election-timeout-max-ms\", \"2000\"] }\n\
          workload: { kind: register, keys: 3, ops-per-key: 300, concurrency: 4, rate: 60, mix: { read: 1, write: 1 }, timeout: 3s }\n\
          duration: 10s\n\
          faults:\n  timeline:\n\
