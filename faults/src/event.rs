@@ -7,7 +7,8 @@
 //!
 //! Invariants:
 //! - A start and its stop carry the same [`FaultId`]; ids are unique within
-//!   a [`crate::Nemesis`] and increase in the order faults start.
+//!   a [`FaultIds`] sequence (one per run, shared by the [`crate::Nemesis`]
+//!   and the clocks) and increase in the order faults start.
 //! - A verb that changed nothing (outcome `skipped`) returns no event, so
 //!   the history shades only windows in which a fault may have been active.
 //! - An `indeterminate` change still returns its event: the fault may be in

@@ -20,11 +20,11 @@ mod problem;
 pub mod template;
 pub mod validate;
 
-pub use duration::HumanDuration;
+pub use duration::{HumanDuration, SignedDuration};
 pub use load::{DEFAULT_PLAN, PlanError, Rules, load_str_with, load_with, to_yaml};
 pub use model::{
     CheckSpec, ClusterSpec, DEFAULT_SYSTEM, FaultSpec, FaultsSpec, FinalSpec, LeaderDiscovery,
-    NetworkMode, Plan, ShapeSpec, TargetKind, TargetSpec, WorkloadSpec, is_node_name,
+    NetworkMode, Plan, ShapeSpec, StrobeSpec, TargetKind, TargetSpec, WorkloadSpec, is_node_name,
 };
 pub use problem::Problem;
 pub use template::{NodeVars, Template, TemplateError, TemplateErrorKind};

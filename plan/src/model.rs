@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
-use super::duration::HumanDuration;
+use super::duration::{HumanDuration, SignedDuration};
 
 /// A chaos test: the cluster, the workload, the faults and the final phase.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -268,6 +268,8 @@ pub struct FaultsSpec {
 /// | `pause` | `target`, `for` |
 /// | `partition` | `shape`, `for` |
 /// | `loss` | `target`, `probability`, `for` |
+/// | `clock` | `target`, one of `offset`, `rate`, `strobe`; `for` |
+/// | `slow` | `target` or `links`, `delay`, `jitter`, `reorder`, `for` |
 ///
 /// `at` belongs to timeline entries, `weight` to `pick` entries.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -303,6 +305,46 @@ pub struct FaultSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<HumanDuration>")]
     pub at: Option<Spanned<HumanDuration>>,
+    /// clock: jump the clock by this much (`-5s` back, `+1h` forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<SignedDuration>")]
+    pub offset: Option<Spanned<SignedDuration>>,
+    /// clock: run the clock at this many times real speed (`0.5`, `2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    pub rate: Option<Spanned<f64>>,
+    /// clock: jump by `offset` and back every `period`, for `for`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<StrobeSpec>")]
+    pub strobe: Option<Spanned<StrobeSpec>>,
+    /// slow: how long each packet is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub delay: Option<Spanned<HumanDuration>>,
+    /// slow: each packet's delay varies by up to this much either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<HumanDuration>")]
+    pub jitter: Option<Spanned<HumanDuration>>,
+    /// slow: let jitter reorder packets (default: arrival order is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<bool>")]
+    pub reorder: Option<Spanned<bool>>,
+    /// slow: the links to slow, as pairs of nodes (`[[n1, n2]]`), instead
+    /// of every link of the `target` nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<[String; 2]>>")]
+    pub links: Option<Spanned<Vec<[String; 2]>>>,
+}
+
+/// How a clock strobes: `{ offset: 200ms, period: 50ms }` jumps 200 ms
+/// ahead, back, ahead... every 50 ms.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StrobeSpec {
+    /// How far each jump goes (and comes back).
+    pub offset: SignedDuration,
+    /// How often the clock jumps.
+    pub period: HumanDuration,
 }
 
 impl FaultSpec {
@@ -318,6 +360,13 @@ impl FaultSpec {
             ("for", at(&self.lasts)),
             ("restart-after", at(&self.restart_after)),
             ("probability", at(&self.probability)),
+            ("offset", at(&self.offset)),
+            ("rate", at(&self.rate)),
+            ("strobe", at(&self.strobe)),
+            ("delay", at(&self.delay)),
+            ("jitter", at(&self.jitter)),
+            ("reorder", at(&self.reorder)),
+            ("links", at(&self.links)),
         ]
         .into_iter()
         .filter_map(|(name, location)| Some((name, location?)))

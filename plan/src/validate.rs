@@ -214,6 +214,29 @@ fn check_entry(plan: &Plan, f: &FaultSpec, place: Place, problems: &mut Vec<Prob
     for field in [&f.lasts, &f.restart_after].into_iter().flatten() {
         bounded_duration("for", &field.value.0, &field.referenced, problems);
     }
+    for (name, field) in [("delay", &f.delay), ("jitter", &f.jitter)] {
+        if let Some(field) = field {
+            bounded_duration(name, &field.value.0, &field.referenced, problems);
+        }
+    }
+    if let Some(offset) = &f.offset {
+        bounded_duration(
+            "offset",
+            &offset.value.magnitude,
+            &offset.referenced,
+            problems,
+        );
+    }
+    if let Some(strobe) = &f.strobe {
+        let at = &strobe.referenced;
+        bounded_duration(
+            "strobe.offset",
+            &strobe.value.offset.magnitude,
+            at,
+            problems,
+        );
+        bounded_duration("strobe.period", &strobe.value.period.0, at, problems);
+    }
     if let Some(p) = &f.probability
         && !(p.value > 0.0 && p.value <= 1.0)
     {

@@ -1,7 +1,7 @@
 //! Fault bands: the fault windows of a history (paired once, by
 //! `checker::stats::fault_windows`) with labels people can read
 //! ("partition isolate-one: n1 n2 | n3", "kill n2", "pause n1", "loss
-//! 20%").
+//! 20%", "clock n1 -5s", "slow n2 40ms ±10ms").
 //!
 //! Invariants:
 //! - a window never closed stays open to the end of the history (`stop:
@@ -44,6 +44,8 @@ impl FaultBand {
             "kill" => "kill",
             "pause" => "pause",
             "crash" => "crash",
+            "clock" => "clock",
+            "slow" => "slow",
             _ => "other",
         }
     }
@@ -108,8 +110,76 @@ fn label(kind: &str, nodes: &[String], detail: &Value) -> String {
             Some(p) => format!("loss {:.0}%", p * 100.0),
             None => "loss".to_owned(),
         },
+        "clock" => with_nodes(kind, nodes, detail.get("change").and_then(clock_text)),
+        "slow" => slow_label(nodes, detail),
         _ if nodes.is_empty() => kind.to_owned(),
         _ => format!("{kind} {}", nodes.join(" ")),
+    }
+}
+
+/// `kind n1 n2 what`, leaving out what is missing.
+fn with_nodes(kind: &str, nodes: &[String], what: Option<String>) -> String {
+    let mut label = kind.to_owned();
+    for part in [nodes.join(" "), what.unwrap_or_default()] {
+        if !part.is_empty() {
+            label += " ";
+            label += &part;
+        }
+    }
+    label
+}
+
+/// A clock change as the history records it: `-5s`, `x0.5`, `strobe
+/// ±200ms/50ms`.
+fn clock_text(change: &Value) -> Option<String> {
+    let ms = |v: &Value| v.get("delta_ms").and_then(Value::as_i64);
+    let seconds = |ms: i64| {
+        if ms % 1000 == 0 {
+            format!("{:+}s", ms / 1000)
+        } else {
+            format!("{ms:+}ms")
+        }
+    };
+    if let Some(offset) = change.get("offset") {
+        return ms(offset).map(seconds);
+    }
+    if let Some(rate) = change.get("rate") {
+        return rate
+            .get("factor")
+            .and_then(Value::as_f64)
+            .map(|f| format!("x{f}"));
+    }
+    let strobe = change.get("strobe")?;
+    let period = strobe.get("period_ms").and_then(Value::as_u64)?;
+    Some(format!("strobe ±{}ms/{period}ms", ms(strobe)?.abs()))
+}
+
+/// `slow n2 40ms ±10ms`, or with links `slow n1–n2 n1–n3 40ms`.
+fn slow_label(nodes: &[String], detail: &Value) -> String {
+    let links: Vec<String> = detail
+        .get("links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| {
+            let (to, from) = (pair.get(0)?.as_str()?, pair.get(1)?.as_str()?);
+            // Both directions are listed; name each link once.
+            (natural_cmp(from, to).is_lt()).then(|| format!("{from}–{to}"))
+        })
+        .collect();
+    let delay = detail.get("delay_ms").and_then(Value::as_f64);
+    let jitter = detail
+        .get("jitter_ms")
+        .and_then(Value::as_f64)
+        .filter(|j| *j > 0.0);
+    let what = delay.map(|d| match jitter {
+        Some(j) => format!("{d:.0}ms ±{j:.0}ms"),
+        None => format!("{d:.0}ms"),
+    });
+    if links.is_empty() {
+        with_nodes("slow", nodes, what)
+    } else {
+        with_nodes("slow", &links, what)
     }
 }
 
@@ -295,7 +365,70 @@ mod tests {
         .unwrap();
         assert_eq!(fault_windows(&history)[0].label, "loss 20%");
         let mut names = vec!["n10", "n2", "n1"];
+        assert!(fault_windows(&history)[0].css_class() == "loss");
         names.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(names, ["n1", "n2", "n10"]);
+    }
+
+    #[test]
+    fn clock_and_slow_bands_say_what_changed() {
+        let clock = |id: u64, change: Value| {
+            json!({"id": id, "fault": "clock", "nodes": ["n1"],
+                "detail": {"change": change, "per_node": {"n1": {"outcome": "installed"}}}})
+        };
+        let slow = |id: u64, detail: Value| json!({"id": id, "fault": "slow", "nodes": ["n1", "n2"], "detail": detail});
+        // (event value, label, css class)
+        let table = [
+            (
+                clock(1, json!({"offset": {"delta_ms": -5000}})),
+                "clock n1 -5s",
+                "clock",
+            ),
+            (
+                clock(2, json!({"offset": {"delta_ms": 250}})),
+                "clock n1 +250ms",
+                "clock",
+            ),
+            (
+                clock(3, json!({"rate": {"factor": 0.5}})),
+                "clock n1 x0.5",
+                "clock",
+            ),
+            (
+                clock(
+                    4,
+                    json!({"strobe": {"delta_ms": -200, "period_ms": 50, "duration_ms": 3000}}),
+                ),
+                "clock n1 strobe ±200ms/50ms",
+                "clock",
+            ),
+            (
+                slow(
+                    5,
+                    json!({"delay_ms": 40.0, "jitter_ms": 10.0, "reorder": false}),
+                ),
+                "slow n1 n2 40ms ±10ms",
+                "slow",
+            ),
+            (
+                slow(
+                    6,
+                    json!({"delay_ms": 100.0, "jitter_ms": 0.0, "reorder": true,
+                        "links": [["n1", "n2"], ["n2", "n1"]]}),
+                ),
+                "slow n1–n2 100ms",
+                "slow",
+            ),
+        ];
+        for (value, label, class) in table {
+            let f = format!("start-{}", value["fault"].as_str().unwrap());
+            let history = History::from_events(vec![nemesis(0, 5, &f, value.clone())]).unwrap();
+            let band = &fault_windows(&history)[0];
+            assert_eq!(
+                (band.label.as_str(), band.css_class()),
+                (label, class),
+                "{value}"
+            );
+        }
     }
 }

@@ -73,9 +73,26 @@ impl System for Command {
             .is_none_or(|l| l.value == LeaderDiscovery::Status)
     }
 
-    fn program(&self, _plan: &Plan, _programs: &Programs) -> Result<PathBuf, ProgramError> {
-        // The start template names the program.
-        Ok(PathBuf::new())
+    /// The first word of the start template (as node 1 would run it),
+    /// unresolved: a bare name is looked up in `PATH` when the node starts.
+    fn program(&self, plan: &Plan, _programs: &Programs) -> Result<PathBuf, ProgramError> {
+        let template = plan
+            .cluster
+            .start
+            .as_ref()
+            .and_then(|s| Template::parse(&s.value).ok())
+            .ok_or_else(|| ProgramError("a command plan needs a valid `start` template".into()))?;
+        let first = NodeVars {
+            id: 1,
+            name: "n1".into(),
+            ip: std::net::Ipv4Addr::new(127, 0, 0, 11).into(),
+            port: 7000,
+            peer_port: 7001,
+            data_dir: PathBuf::from("n1"),
+            secret: String::new(),
+        };
+        let argv = template.expand(&first, std::slice::from_ref(&first));
+        Ok(argv.into_iter().next().unwrap_or_default().into())
     }
 
     fn node_spec(&self, layout: &Layout<'_>, node: &NodePlace) -> NodeSpec {

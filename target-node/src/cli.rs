@@ -142,6 +142,12 @@ pub enum ReadMode {
     LeaderLocal,
     /// MISTAKE: every node answers from its own state machine (dirty read).
     Local,
+    /// MISTAKE (under clock faults): the leader answers from its state
+    /// machine without a barrier while, by its own clock, less than the
+    /// lower election timeout has passed since its last confirmed read
+    /// barrier, as lease-read optimisations do. A leader whose clock runs
+    /// slow or jumps back serves stale reads after it was deposed.
+    Lease,
 }
 
 impl ReadMode {
@@ -151,6 +157,7 @@ impl ReadMode {
             ReadMode::Linearizable => "linearizable",
             ReadMode::LeaderLocal => "leader-local",
             ReadMode::Local => "local",
+            ReadMode::Lease => "lease",
         }
     }
 }
@@ -410,6 +417,20 @@ mod tests {
             err.contains(SECRET_ENV) && err.contains("at least 16"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn read_modes_are_named_as_on_the_command_line() {
+        for mode in [
+            ReadMode::Linearizable,
+            ReadMode::LeaderLocal,
+            ReadMode::Local,
+            ReadMode::Lease,
+        ] {
+            let config = args(&["--read-mode", mode.name()]).unwrap();
+            assert_eq!(config.read_mode, mode);
+        }
+        assert_eq!(args(&[]).unwrap().read_mode, ReadMode::Linearizable);
     }
 
     #[test]

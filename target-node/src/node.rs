@@ -17,7 +17,7 @@ use crate::{
     limits::SNAPSHOT_CHUNK_BYTES,
     network::{NetworkFactory, client_bound_to},
     peer_auth::PeerAuth,
-    read_index::ReadBarrier,
+    read_index::{BarrierSettings, ReadBarrier, RestartFloor},
     server,
     store::{self, KvView},
     types::{NodeId, Raft},
@@ -137,7 +137,16 @@ pub async fn run(
     } else {
         store::SyncPolicy::Fsync
     };
-    let (log_store, state_machine) = store::open(&config.data_dir, policy)?;
+    let (mut log_store, state_machine) = store::open(&config.data_dir, policy)?;
+    let restart_floor = RestartFloor::found(&mut log_store, config.id).await?;
+    if let Some(floor) = restart_floor {
+        tracing::info!(
+            term = floor.term,
+            index = floor.index,
+            "restarting as leader of term {}; reads wait until the log found is applied",
+            floor.term
+        );
+    }
     let view = state_machine.view();
     let local_ip = config.listen.ip();
     let idle_timeout = config.limits.idle_timeout;
@@ -161,7 +170,14 @@ pub async fn run(
         id: config.id,
         raft: raft.clone(),
         view,
-        read_barrier: ReadBarrier::new(raft.clone()),
+        read_barrier: ReadBarrier::new(
+            raft.clone(),
+            BarrierSettings {
+                lease: config.timing.election_timeout_min,
+                catch_up_timeout: config.timing.request_timeout,
+                restart_floor,
+            },
+        ),
         read_mode: config.read_mode,
         txn_mode: config.txn_mode,
         request_timeout: config.timing.request_timeout,

@@ -14,7 +14,9 @@
 //!   `PR_SET_PDEATHSIG = SIGKILL`, and the rules live in the run's private
 //!   network namespace, which vanishes with its last process.
 //! - Ids increase in the order faults start; a stop carries its start's id.
-//!   A node killed or paused twice keeps the id of its first fault.
+//!   A node killed or paused twice keeps the id of its first fault. Ids
+//!   come from a [`FaultIds`] that other fault handles of the run (the
+//!   clocks) share ([`Nemesis::with_ids`]), so they are unique in a run.
 //! - A process fault acts on every named node even if one fails: a node's
 //!   error becomes its [`Outcome::Indeterminate`], so no event is lost.
 
@@ -22,8 +24,8 @@ use std::collections::BTreeMap;
 
 use super::record::{ActiveNet, dedup, indeterminate_on_error, process_event, report, start, stop};
 use crate::{
-    FaultDetail, FaultError, FaultEvent, FaultId, FaultKind, FaultReport, FaultValue, Grudge,
-    NodeName, NodeOutcome, Outcome, PartitionShape, Phase, SlowDetail,
+    FaultDetail, FaultError, FaultEvent, FaultId, FaultIds, FaultKind, FaultReport, FaultValue,
+    Grudge, NodeName, NodeOutcome, Outcome, PartitionShape, Phase, SlowDetail,
     net::{
         Firewall, LoopbackIptables, RuleBackend,
         slow::{SlowParams, SlowScope},
@@ -31,11 +33,19 @@ use crate::{
     process::{NodeProcess, NodeSpec, UnexpectedExit},
 };
 
+/// One of the firewall's independent rule sets.
+#[derive(Clone, Copy)]
+enum NetSet {
+    Partition,
+    Loss,
+    Slow,
+}
+
 /// Owns a cluster's node processes and firewall; injects and ends faults.
 pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
     nodes: BTreeMap<NodeName, NodeProcess>,
     firewall: Option<Firewall<B>>,
-    next_id: u64,
+    ids: FaultIds,
     partition: Option<ActiveNet>,
     loss: Option<ActiveNet>,
     slow: Option<ActiveNet>,
@@ -47,10 +57,16 @@ impl<B: RuleBackend> Nemesis<B> {
     /// A nemesis with no nodes yet. Without a firewall, network faults are
     /// skipped (the plan asked for none, or the run has no namespace).
     pub fn new(firewall: Option<Firewall<B>>) -> Self {
+        Self::with_ids(firewall, FaultIds::new())
+    }
+
+    /// [`Nemesis::new`], drawing fault ids from `ids` (shared with the
+    /// run's other fault handles, such as a `clock::ClockControl`).
+    pub fn with_ids(firewall: Option<Firewall<B>>, ids: FaultIds) -> Self {
         Self {
             nodes: BTreeMap::new(),
             firewall,
-            next_id: 0,
+            ids,
             partition: None,
             loss: None,
             slow: None,
@@ -199,6 +215,38 @@ impl<B: RuleBackend> Nemesis<B> {
             .collect();
         if events.is_empty() && outcome.is_installed() {
             return Ok(FaultReport::skipped("no network fault in force"));
+        }
+        Ok(FaultReport { outcome, events })
+    }
+
+    /// Remove the partition only; loss and slow network stay in force.
+    pub async fn heal_partition(&mut self) -> Result<FaultReport, FaultError> {
+        self.heal_set(NetSet::Partition).await
+    }
+
+    /// Remove packet loss only; partition and slow network stay in force.
+    pub async fn heal_loss(&mut self) -> Result<FaultReport, FaultError> {
+        self.heal_set(NetSet::Loss).await
+    }
+
+    /// Remove the slow network only (its delayers release what they hold);
+    /// partition and loss stay in force.
+    pub async fn heal_slow(&mut self) -> Result<FaultReport, FaultError> {
+        self.heal_set(NetSet::Slow).await
+    }
+
+    async fn heal_set(&mut self, set: NetSet) -> Result<FaultReport, FaultError> {
+        let Some(firewall) = self.firewall.as_mut() else {
+            return Ok(FaultReport::skipped("network faults are disabled"));
+        };
+        let (outcome, active) = match set {
+            NetSet::Partition => (firewall.heal_partition().await?, self.partition.take()),
+            NetSet::Loss => (firewall.heal_loss().await?, self.loss.take()),
+            NetSet::Slow => (firewall.heal_slow().await?, self.slow.take()),
+        };
+        let events: Vec<FaultEvent> = active.map(stop).into_iter().collect();
+        if events.is_empty() && outcome.is_installed() {
+            return Ok(FaultReport::skipped("not in force"));
         }
         Ok(FaultReport { outcome, events })
     }
@@ -380,8 +428,12 @@ impl<B: RuleBackend> Nemesis<B> {
     }
 
     fn fresh_id(&mut self) -> FaultId {
-        self.next_id += 1;
-        FaultId(self.next_id)
+        self.ids.next()
+    }
+
+    /// The sequence this nemesis draws fault ids from.
+    pub fn ids(&self) -> FaultIds {
+        self.ids.clone()
     }
 
     /// Sorted, distinct `nodes`, all known.

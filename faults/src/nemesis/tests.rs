@@ -8,7 +8,8 @@ use std::{
 
 use super::Nemesis;
 use crate::{
-    EventName, FaultDetail, FaultError, FaultReport, Grudge, NodeName, Outcome, PartitionShape,
+    EventName, FaultDetail, FaultError, FaultId, FaultIds, FaultReport, Grudge, NodeName, Outcome,
+    PartitionShape,
     net::{DropRule, Firewall, RuleBackend, RuleSet},
     shapes,
 };
@@ -112,6 +113,43 @@ async fn heal_ends_partition_and_loss_together() {
         [(EventName::StopPartition, 2), (EventName::StopLoss, 1)]
     );
     assert_eq!(recorder.count(RuleSet::Loss), 0);
+}
+
+#[tokio::test]
+async fn each_network_fault_heals_alone() {
+    let (mut nemesis, recorder, nodes) = nemesis();
+    nemesis.loss(&nodes[..1], 0.2).await.unwrap();
+    let grudge = shapes::isolate(&nodes[1], &nodes).unwrap();
+    nemesis.partition(grudge, None).await.unwrap();
+
+    let r = nemesis.heal_partition().await.unwrap();
+    assert_eq!(fs(&r), [(EventName::StopPartition, 2)]);
+    assert_eq!(recorder.count(RuleSet::Partition), 0);
+    assert_eq!(recorder.count(RuleSet::Loss), 4, "the loss stays in force");
+    let r = nemesis.heal_partition().await.unwrap();
+    assert!(matches!(r.outcome, Outcome::Skipped(_)) && r.events.is_empty());
+
+    let r = nemesis.heal_loss().await.unwrap();
+    assert_eq!(fs(&r), [(EventName::StopLoss, 1)]);
+    assert_eq!(recorder.count(RuleSet::Loss), 0);
+    let r = nemesis.heal_slow().await.unwrap();
+    assert!(r.events.is_empty(), "no slow network was in force");
+}
+
+#[tokio::test]
+async fn ids_are_shared_with_other_fault_handles() {
+    let nodes = NodeName::cluster(3);
+    let ids = FaultIds::new();
+    let firewall = Firewall::new(Recorder::default(), nodes.clone());
+    let mut nemesis = Nemesis::with_ids(Some(firewall), ids.clone());
+    let r = nemesis.loss(&nodes[..1], 0.2).await.unwrap();
+    assert_eq!(fs(&r), [(EventName::StartLoss, 1)]);
+    // Another handle (a clock control) draws the next id...
+    assert_eq!(ids.next(), FaultId(2));
+    assert_eq!(nemesis.ids().next(), FaultId(3));
+    // ...so the nemesis's next fault is the fourth.
+    let r = nemesis.partition(shapes::isolate(&nodes[0], &nodes).unwrap(), None);
+    assert_eq!(fs(&r.await.unwrap()), [(EventName::StartPartition, 4)]);
 }
 
 #[tokio::test]

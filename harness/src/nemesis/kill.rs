@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use faults::{FaultError, FaultReport, Nemesis, NodeName, net::AnyBackend};
+use faults::{FaultError, FaultReport, NodeName};
 use plan::FaultSpec;
 use rand_chacha::ChaCha8Rng;
 use systems::BoxFuture;
@@ -47,9 +47,9 @@ impl Fault for Kill {
 
     fn stop<'a>(
         &'a self,
-        nemesis: &'a mut Nemesis<AnyBackend>,
+        ctx: &'a NemesisContext,
         started: &'a Started,
     ) -> BoxFuture<'a, Result<FaultReport, FaultError>> {
-        Box::pin(nemesis.restart(&started.nodes))
+        Box::pin(async move { ctx.nemesis.lock().await.restart(&started.nodes).await })
     }
 }

@@ -1,7 +1,7 @@
 //! `fault: loss`: drop a random share (`probability`) of the packets to
 //! the target nodes, heal after `for`.
 
-use faults::{FaultError, FaultReport, Nemesis, NodeName, net::AnyBackend};
+use faults::{FaultError, FaultReport, NodeName};
 use plan::{FaultSpec, Plan, Problem};
 use rand_chacha::ChaCha8Rng;
 use systems::BoxFuture;
@@ -50,9 +50,10 @@ impl Fault for Loss {
 
     fn stop<'a>(
         &'a self,
-        nemesis: &'a mut Nemesis<AnyBackend>,
+        ctx: &'a NemesisContext,
         _started: &'a Started,
     ) -> BoxFuture<'a, Result<FaultReport, FaultError>> {
-        Box::pin(nemesis.heal())
+        // Only the loss: a partition or slow network in force stays.
+        Box::pin(async move { ctx.nemesis.lock().await.heal_loss().await })
     }
 }

@@ -1,6 +1,6 @@
 //! The fault seam of the controller: each fault kind a plan can name is a
 //! [`Fault`], one file each ([`kill`], [`pause`], [`partition`],
-//! [`loss`]), registered in [`ALL`]. A kind says which plan fields it
+//! [`loss`], [`clock`], [`slow`]), registered in [`ALL`]. A kind says which plan fields it
 //! takes, how to check them, and how to start and stop itself with the
 //! verbs of `faults::Nemesis`; [`schedule`] runs any of them on the plan's
 //! schedule and records every start and stop in the history.
@@ -10,11 +10,13 @@
 //! [`ALL`], any new plan field in `plan::model::FaultSpec`, and its
 //! section in docs/faults.md.
 
+mod clock;
 mod kill;
 mod loss;
 mod partition;
 mod pause;
 pub mod schedule;
+mod slow;
 
 use std::{
     any::Any,
@@ -23,7 +25,7 @@ use std::{
     time::Duration,
 };
 
-use faults::{FaultError, FaultReport, Nemesis, NodeName, net::AnyBackend};
+use faults::{FaultError, FaultIds, FaultReport, Nemesis, NodeName, net::AnyBackend};
 use plan::{FaultSpec, Plan, Problem, ShapeSpec, TargetKind, TargetSpec};
 use rand_chacha::ChaCha8Rng;
 use rundir::RunDir;
@@ -37,6 +39,8 @@ pub const ALL: &[&dyn Fault] = &[
     &pause::Pause,
     &partition::Partition,
     &loss::Loss,
+    &clock::Clock,
+    &slow::Slow,
 ];
 
 /// The fault kind called `name`.
@@ -72,28 +76,40 @@ pub struct NemesisContext {
 /// durable mounts of the nodes' data), by a name of the kinds' choosing:
 /// kinds that work the same mechanism share one rig. Dropped after the
 /// nodes are stopped, so a rig's `Drop` may undo what it set up.
+///
+/// Also the run's one sequence of fault ids ([`Rigs::ids`]): the nemesis
+/// and every rig that makes history events draw from it, so ids are
+/// unique in a run.
 #[derive(Default)]
-pub struct Rigs(BTreeMap<&'static str, Box<dyn Any + Send + Sync>>);
+pub struct Rigs {
+    kept: BTreeMap<&'static str, Box<dyn Any + Send + Sync>>,
+    ids: FaultIds,
+}
 
 impl Rigs {
     /// Keeps `rig` under `name`, replacing any.
     pub fn insert<T: Any + Send + Sync>(&mut self, name: &'static str, rig: T) {
-        self.0.insert(name, Box::new(rig));
+        self.kept.insert(name, Box::new(rig));
     }
 
     /// The rig under `name`, if it is a `T`.
     pub fn get<T: Any>(&self, name: &str) -> Option<&T> {
-        self.0.get(name)?.downcast_ref()
+        self.kept.get(name)?.downcast_ref()
     }
 
     /// The rig under `name`, if it is a `T`, to change it.
     pub fn get_mut<T: Any>(&mut self, name: &str) -> Option<&mut T> {
-        self.0.get_mut(name)?.downcast_mut()
+        self.kept.get_mut(name)?.downcast_mut()
     }
 
     /// Whether a rig is kept under `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.kept.contains_key(name)
+    }
+
+    /// The run's fault ids (clones share the counter).
+    pub fn ids(&self) -> FaultIds {
+        self.ids.clone()
     }
 }
 
@@ -161,10 +177,12 @@ pub trait Fault: Sync {
         spec.lasts.as_ref().map_or(DEFAULT_FOR, |d| d.value.get())
     }
 
-    /// Ends what [`Fault::start`] started.
+    /// Ends what [`Fault::start`] started (with the nemesis, or with the
+    /// kind's rig: a clock's reset). The returned report's events are
+    /// recorded.
     fn stop<'a>(
         &'a self,
-        nemesis: &'a mut Nemesis<AnyBackend>,
+        ctx: &'a NemesisContext,
         started: &'a Started,
     ) -> BoxFuture<'a, Result<FaultReport, FaultError>>;
 }
@@ -358,10 +376,25 @@ mod tests {
     fn every_kind_has_a_unique_name_and_known_fields() {
         let names: BTreeSet<&str> = ALL.iter().map(|k| k.name()).collect();
         assert_eq!(names.len(), ALL.len());
-        let known = ["target", "shape", "for", "restart-after", "probability"];
+        // Every field a kind takes is one that `FaultSpec::fields` reports,
+        // so that the others can be refused.
+        let known = [
+            "target",
+            "shape",
+            "for",
+            "restart-after",
+            "probability",
+            "offset",
+            "rate",
+            "strobe",
+            "delay",
+            "jitter",
+            "reorder",
+            "links",
+        ];
         for kind in ALL {
             for field in kind.fields() {
-                assert!(known.contains(field) || !field.is_empty(), "{field}");
+                assert!(known.contains(field), "{}: {field}", kind.name());
             }
             assert!(find(kind.name()).is_some());
         }

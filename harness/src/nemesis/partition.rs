@@ -1,7 +1,7 @@
 //! `fault: partition`: drop packets between groups of nodes (a grudge of
 //! the plan's `shape`, drawn with the run's rng), heal after `for`.
 
-use faults::{FaultError, FaultReport, Nemesis, NodeName, PartitionShape, net::AnyBackend};
+use faults::{FaultError, FaultReport, NodeName, PartitionShape};
 use plan::{FaultSpec, Plan, Problem, ShapeSpec};
 use rand_chacha::ChaCha8Rng;
 use systems::BoxFuture;
@@ -63,10 +63,11 @@ impl Fault for Partition {
 
     fn stop<'a>(
         &'a self,
-        nemesis: &'a mut Nemesis<AnyBackend>,
+        ctx: &'a NemesisContext,
         _started: &'a Started,
     ) -> BoxFuture<'a, Result<FaultReport, FaultError>> {
-        Box::pin(nemesis.heal())
+        // Only the partition: a slow network or loss in force stays.
+        Box::pin(async move { ctx.nemesis.lock().await.heal_partition().await })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `fault: pause`: SIGSTOP the target's process group; SIGCONT after
 //! `for`.
 
-use faults::{FaultError, FaultReport, Nemesis, NodeName, net::AnyBackend};
+use faults::{FaultError, FaultReport, NodeName};
 use plan::FaultSpec;
 use rand_chacha::ChaCha8Rng;
 use systems::BoxFuture;
@@ -36,9 +36,9 @@ impl Fault for Pause {
 
     fn stop<'a>(
         &'a self,
-        nemesis: &'a mut Nemesis<AnyBackend>,
+        ctx: &'a NemesisContext,
         started: &'a Started,
     ) -> BoxFuture<'a, Result<FaultReport, FaultError>> {
-        Box::pin(nemesis.resume(&started.nodes))
+        Box::pin(async move { ctx.nemesis.lock().await.resume(&started.nodes).await })
     }
 }

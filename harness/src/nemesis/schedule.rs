@@ -4,8 +4,9 @@
 //! - Random schedule: wait `every`, pick a fault by weight, let it run its
 //!   course (`for` / `restart-after`), end it, repeat. One fault at a time.
 //! - Timeline: each entry starts at its `at` and ends after its duration;
-//!   entries may overlap. Network faults share one firewall, so the end of
-//!   any network fault heals the whole network.
+//!   entries may overlap. Network faults share one firewall but keep
+//!   separate rule sets: the end of a partition heals the partition, not a
+//!   slow network or loss in force (and the reverse).
 //!
 //! When the run is told to stop, a fault in force is ended at once.
 
@@ -116,10 +117,7 @@ async fn inject(
         .expect("active lock")
         .insert(started.label.clone());
     wait(tokio::time::Instant::now() + kind.holds(spec), stop).await;
-    let ended = {
-        let mut nemesis = ctx.nemesis.lock().await;
-        kind.stop(&mut nemesis, &started).await
-    };
+    let ended = kind.stop(ctx, &started).await;
     ctx.active
         .lock()
         .expect("active lock")

@@ -114,7 +114,7 @@ pub async fn execute(mut plan: Plan, options: &RunOptions) -> Result<RunOutcome,
     } else {
         None
     };
-    let mut nemesis = Nemesis::new(firewall);
+    let mut nemesis = Nemesis::with_ids(firewall, rigs.ids());
     for node in &cluster.nodes {
         nemesis.start_node(node.spec.clone()).await?;
     }

@@ -2,6 +2,7 @@
 //! runs against real target-node clusters.
 
 mod bad_plans;
+mod clock_slow;
 mod crashes;
 mod end_to_end;
 mod hashicorp;

@@ -1,5 +1,6 @@
-//! The key-value protocol: reads by read mode, writes through Raft, and
-//! forwarding to the leader.
+//! The key-value protocol: reads by read mode (a read barrier, a lease,
+//! or deliberately none), writes through Raft, and forwarding to the
+//! leader.
 //!
 //! A request that reaches a node which is not the leader is forwarded to
 //! the leader it knows of, at most [`MAX_HOPS`] times; with no known leader
@@ -28,6 +29,7 @@ use crate::{
     limits::{COMMAND_MAX_BYTES, KV_BODY_MAX_BYTES, RESPONSE_MAX_BYTES},
     network::{ReadError, read_bounded},
     node::Node,
+    read_index::BarrierError,
     types::{Command, NodeId, Outcome},
 };
 
@@ -144,22 +146,32 @@ pub async fn read(
                 forward(&node, leader_hint(&node, leader), request).await
             }
         }
-        ReadMode::Linearizable => {
-            let barrier = tokio::time::timeout(node.request_timeout, node.read_barrier.confirm());
-            match barrier.await {
-                Ok(Ok(_)) => local_read(&node, &key).await,
-                Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)))) => {
-                    forward(&node, to, request).await
-                }
-                Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(e)))) => {
-                    ApiError::unavailable(format!("no quorum: {e}"), true).into_response()
-                }
-                Ok(Err(RaftError::Fatal(e))) => {
-                    ApiError::unavailable(format!("raft stopped: {e}"), true).into_response()
-                }
-                Err(_elapsed) => ApiError::timeout(true).into_response(),
-            }
+        // The lease is checked before any timer is armed: a clock that
+        // jumped back fires new timers at once, but must not stop this.
+        ReadMode::Lease if node.read_barrier.within_lease(node.id) => local_read(&node, &key).await,
+        ReadMode::Linearizable | ReadMode::Lease => barrier_read(&node, &key, request).await,
+    }
+}
+
+/// A read behind a read barrier (read-index): confirmed leadership, then
+/// the local state machine.
+async fn barrier_read(node: &Node, key: &str, request: Request) -> Response {
+    let barrier = tokio::time::timeout(node.request_timeout, node.read_barrier.confirm());
+    match barrier.await {
+        Ok(Ok(())) => local_read(node, key).await,
+        Ok(Err(BarrierError::Raft(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(
+            to,
+        ))))) => forward(node, to, request).await,
+        Ok(Err(BarrierError::Raft(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(
+            e,
+        ))))) => ApiError::unavailable(format!("no quorum: {e}"), true).into_response(),
+        Ok(Err(BarrierError::Raft(RaftError::Fatal(e)))) => {
+            ApiError::unavailable(format!("raft stopped: {e}"), true).into_response()
         }
+        Ok(Err(e @ BarrierError::CatchingUp { .. })) => {
+            ApiError::unavailable(e.to_string(), true).into_response()
+        }
+        Err(_elapsed) => ApiError::timeout(true).into_response(),
     }
 }
 

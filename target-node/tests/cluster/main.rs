@@ -4,9 +4,11 @@
 mod bad_input;
 mod faults;
 mod health;
+mod lease;
 mod limits;
 mod peer_auth;
 mod replication;
+mod restart;
 mod single;
 mod snapshot;
 mod support;
