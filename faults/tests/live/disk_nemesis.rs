@@ -14,19 +14,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::{
+    disk::{DiskScenario, run},
+    support::{ROLE, Verdict},
+};
 use faults::{
     EventName, FaultDetail, FaultReport, Nemesis, NodeName, NodeSpec,
     disk::{CrashPoint, Disks, DurableFs, FsyncTrigger},
     net::LoopbackIptables,
-};
-use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::{Pid, getpgid},
-};
-
-use crate::{
-    disk::{DiskScenario, run},
-    support::{ROLE, Verdict},
 };
 
 pub const SCENARIO: DiskScenario = DiskScenario {
@@ -153,9 +148,7 @@ async fn verbs(
     // not a finding.
     let (tx, rx) = mpsc::channel::<CrashPoint>();
     disk.crash_at_fsync(FsyncTrigger::nth(3).of_path("log"), move |point| {
-        if let Ok(group) = getpgid(Some(Pid::from_raw(point.pid as i32))) {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
+        let _ = point.kill_caller();
         let _ = tx.send(point.clone());
     });
     let deadline = Instant::now() + Duration::from_secs(10);
