@@ -3,6 +3,7 @@
 
 mod bad_plans;
 mod crashes;
+mod disk;
 mod end_to_end;
 mod hashicorp;
 mod interrupt;
