@@ -147,9 +147,14 @@ async fn verbs(
     // A crash at the node's third sync from now: killed inside it, and
     // not a finding.
     let (tx, rx) = mpsc::channel::<CrashPoint>();
+    // The action hands the crash point over and waits (as the harness's
+    // does) until the nemesis has sent the node SIGKILL.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
     disk.crash_at_fsync(FsyncTrigger::nth(3).of_path("log"), move |point| {
-        let _ = point.kill_caller();
         let _ = tx.send(point.clone());
+        if go_rx.recv_timeout(Duration::from_secs(5)).is_err() {
+            let _ = point.kill_caller();
+        }
     });
     let deadline = Instant::now() + Duration::from_secs(10);
     let point = loop {
@@ -162,7 +167,9 @@ async fn verbs(
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let r = nemesis
-        .crashed_at_fsync(n1, &point, disks)
+        .crashed_at_fsync(n1, &point, disks, move || {
+            let _ = go_tx.send(());
+        })
         .await
         .map_err(err)?;
     expect("crashed_at_fsync", &r, &[(EventName::StartCrashAtFsync, 3)])?;

@@ -7,11 +7,12 @@
 //!
 //! How the kill stays the harness's own: the trigger's action runs on the
 //! mount's FUSE thread while the node waits in its sync. It hands the
-//! crash point to [`Fault::start`] here and waits (at most [`GO_AHEAD`])
-//! until that holds the nemesis; only then does it SIGKILL the node and
-//! let the call return. The nemesis, held throughout, reaps the node as
-//! killed by the harness, so the crash watch never sees an exit of its
-//! own to report as a finding.
+//! crash point to [`Fault::start`] here and waits (at most [`GO_AHEAD`]).
+//! The nemesis sends the node SIGKILL, marked as its own, and only then
+//! lets the action return, so the sync returns to a process that is
+//! already dying; the nemesis reaps it as killed by the harness, and the
+//! crash watch never sees an exit to report as a finding. Should the
+//! controller not answer in time, the action kills the node itself.
 
 use std::{
     collections::BTreeSet,
@@ -50,7 +51,8 @@ pub struct CrashAtFsync;
 struct Caught {
     node: NodeName,
     point: CrashPoint,
-    /// Dropping it (or sending) lets the action kill the node.
+    /// Sent once the node has been sent SIGKILL; dropped unsent, it tells
+    /// the action to kill the node itself.
     go_ahead: std_mpsc::SyncSender<()>,
 }
 
@@ -196,23 +198,31 @@ async fn crash(
     crashed
 }
 
-/// Takes the nemesis, lets the caught node die, and records its crash;
-/// whether it crashed.
+/// Takes the nemesis, kills the caught node and lets its sync return,
+/// and records its crash; whether it crashed.
 async fn crash_one(ctx: &NemesisContext, caught: Caught, disks: &Disks) -> bool {
-    let mut nemesis = ctx.nemesis.lock().await;
-    // The node dies now, while we hold the nemesis.
-    let _ = caught.go_ahead.send(());
-    let report = nemesis
-        .crashed_at_fsync(&caught.node, &caught.point, disks)
+    let Caught {
+        node,
+        point,
+        go_ahead,
+    } = caught;
+    let report = ctx
+        .nemesis
+        .lock()
+        .await
+        .crashed_at_fsync(&node, &point, disks, move || {
+            let _ = go_ahead.send(());
+        })
         .await;
-    drop(nemesis);
-    let label = format!("crash-at-fsync {}", caught.node);
-    let nodes = vec![caught.node];
+    let label = format!("crash-at-fsync {node}");
+    let nodes = vec![node];
     matches!(started(ctx, report, Started { label, nodes }), Ok(Some(_)))
 }
 
-/// The trigger's action, on the FUSE thread: hand the crash point over,
-/// wait for the go-ahead, then kill the caller before its sync returns.
+/// The trigger's action, on the FUSE thread: hand the crash point over and
+/// wait until the controller has sent the node SIGKILL; if it cannot (no
+/// answer within [`GO_AHEAD`], or it gave up), kill the node here, before
+/// its sync returns.
 fn catch(node: NodeName, point: &CrashPoint, tx: &mpsc::UnboundedSender<Caught>) {
     let (go_ahead, wait) = std_mpsc::sync_channel(1);
     let caught = Caught {
@@ -220,10 +230,8 @@ fn catch(node: NodeName, point: &CrashPoint, tx: &mpsc::UnboundedSender<Caught>)
         point: point.clone(),
         go_ahead,
     };
-    if tx.send(caught).is_ok() {
-        let _ = wait.recv_timeout(GO_AHEAD);
-    }
-    if let Err(e) = point.kill_caller() {
+    let killed = tx.send(caught).is_ok() && wait.recv_timeout(GO_AHEAD).is_ok();
+    if !killed && let Err(e) = point.kill_caller() {
         tracing::warn!(?point, error = %e, "cannot kill the process caught at its crash point");
     }
 }

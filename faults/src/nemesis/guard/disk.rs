@@ -69,31 +69,42 @@ impl<B: RuleBackend> Nemesis<B> {
     }
 
     /// `node` was caught in the sync call `point` by a crash trigger
-    /// ([`crate::disk::DurableFs::crash_at_fsync`]), whose action has sent
-    /// or is about to send it SIGKILL: reap it (its death is the harness's
-    /// doing, not a finding) and roll its disk back, as a machine that
-    /// crashed in that call would come back. Ended by [`Nemesis::restart`]
-    /// (`stop-crash-at-fsync`).
-    ///
-    /// # Correctness
-    /// Call it with this nemesis held from *before* the trigger's action
-    /// lets the process die, so that nothing else (a crash watch polling
-    /// [`Nemesis::unexpected_exits`]) sees the death first.
+    /// ([`crate::disk::DurableFs::crash_at_fsync`]) and waits there: SIGKILL
+    /// it, call `killed` (which lets the sync return, so that the node
+    /// dies of the signal before it learns anything), reap it as killed by
+    /// the harness, and roll its disk back, as a machine that crashed in
+    /// that call would come back. Ended by [`Nemesis::restart`]
+    /// (`stop-crash-at-fsync`). If the signal cannot be sent, `killed` is
+    /// dropped uncalled: the trigger's action must then kill the node
+    /// itself (see [`CrashPoint::kill_caller`]).
     pub async fn crashed_at_fsync(
         &mut self,
         node: &NodeName,
         point: &CrashPoint,
         disks: &Disks,
+        killed: impl FnOnce(),
     ) -> Result<FaultReport, FaultError> {
         let nodes = self.known(std::slice::from_ref(node))?;
         mounted("crash-at-fsync", &nodes, disks)?;
         let process = self.nodes.get_mut(node).expect("known node");
         let pid = process.pid();
-        let mut outcome = indeterminate_on_error(node, process.kill().await);
-        if matches!(outcome, Outcome::Skipped(_)) && process.take_unexpected_exit().is_some() {
-            // Dead before our kill: of the trigger's SIGKILL, which is ours.
-            outcome = Outcome::Installed;
-        }
+        let outcome = match process.start_kill() {
+            Ok(Outcome::Installed) => {
+                killed();
+                match process.kill().await {
+                    Ok(Outcome::Indeterminate(why)) => Outcome::Indeterminate(why),
+                    Err(e) => Outcome::Indeterminate(e.to_string()),
+                    // Reaped here, or already by `kill`'s own check.
+                    Ok(_) => Outcome::Installed,
+                }
+            }
+            Ok(not_running) => not_running,
+            Err(e) => {
+                drop(killed);
+                let _ = process.kill().await;
+                Outcome::Indeterminate(e.to_string())
+            }
+        };
         if matches!(outcome, Outcome::Skipped(_)) {
             return Ok(FaultReport::skipped(format!(
                 "{node} was already down when its crash point was reached"
