@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Grudge, NodeName, PartitionShape};
+use crate::{Grudge, NodeName, PartitionShape, disk::DiskChange};
 
 /// What a fault verb did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,17 +106,29 @@ pub enum FaultKind {
     /// Packets between nodes delayed ([`crate::net::slow`]); stopped by a
     /// heal.
     Slow,
+    /// SIGKILL, then each node's disk loses what it had not synced
+    /// ([`crate::disk`]); stopped by a restart.
+    PowerLoss,
+    /// Every sync of the nodes' disks fails with `EIO`; stopped when
+    /// syncs succeed again.
+    FsyncError,
+    /// A node was killed at a chosen sync call, before it returned, and its
+    /// disk lost what it had not synced; stopped by a restart.
+    CrashAtFsync,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::Partition,
         Self::Loss,
         Self::Kill,
         Self::Pause,
         Self::Clock,
         Self::Slow,
+        Self::PowerLoss,
+        Self::FsyncError,
+        Self::CrashAtFsync,
     ];
 }
 
@@ -146,6 +158,12 @@ pub enum EventName {
     StopClock,
     StartSlow,
     StopSlow,
+    StartPowerLoss,
+    StopPowerLoss,
+    StartFsyncError,
+    StopFsyncError,
+    StartCrashAtFsync,
+    StopCrashAtFsync,
 }
 
 impl EventName {
@@ -165,6 +183,12 @@ impl EventName {
             (Stop, Clock) => StopClock,
             (Start, Slow) => StartSlow,
             (Stop, Slow) => StopSlow,
+            (Start, PowerLoss) => StartPowerLoss,
+            (Stop, PowerLoss) => StopPowerLoss,
+            (Start, FsyncError) => StartFsyncError,
+            (Stop, FsyncError) => StopFsyncError,
+            (Start, CrashAtFsync) => StartCrashAtFsync,
+            (Stop, CrashAtFsync) => StopCrashAtFsync,
         }
     }
 
@@ -183,6 +207,12 @@ impl EventName {
             Self::StopClock => "stop-clock",
             Self::StartSlow => "start-slow",
             Self::StopSlow => "stop-slow",
+            Self::StartPowerLoss => "start-power-loss",
+            Self::StopPowerLoss => "stop-power-loss",
+            Self::StartFsyncError => "start-fsync-error",
+            Self::StopFsyncError => "stop-fsync-error",
+            Self::StartCrashAtFsync => "start-crash-at-fsync",
+            Self::StopCrashAtFsync => "stop-crash-at-fsync",
         }
     }
 }
@@ -214,6 +244,12 @@ pub enum FaultDetail {
     /// (Before `Process`: an untagged enum tries variants in order, and
     /// this one's required fields tell it apart.)
     Slow(SlowDetail),
+    /// A disk fault: each targeted node's outcome, and what its disk did.
+    /// (Before `Process`: its required `disk` tells it apart.)
+    Disk {
+        per_node: BTreeMap<NodeName, NodeOutcome>,
+        disk: BTreeMap<NodeName, DiskChange>,
+    },
     /// A clock change, and each targeted node's outcome.
     Clock {
         change: ClockChange,
@@ -430,6 +466,37 @@ mod tests {
                 serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
             assert_eq!(back, detail);
         }
+    }
+
+    #[test]
+    fn disk_details_read_back_as_disk_details() {
+        let per_node = BTreeMap::from([(
+            NodeName::from("n1"),
+            NodeOutcome {
+                outcome: Outcome::Installed,
+                pid: Some(42),
+            },
+        )]);
+        let disk = BTreeMap::from([(
+            NodeName::from("n1"),
+            crate::disk::DiskChange {
+                failed_syncs: Some(3),
+                ..Default::default()
+            },
+        )]);
+        let detail = FaultDetail::Disk { per_node, disk };
+        assert_eq!(
+            serde_json::to_value(&detail).unwrap(),
+            serde_json::json!({
+                "per_node": {"n1": {"outcome": "installed", "pid": 42}},
+                "disk": {"n1": {"failed_syncs": 3}},
+            })
+        );
+        let back: FaultDetail =
+            serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
+        assert_eq!(back, detail);
+        let name = EventName::new(Phase::Start, FaultKind::CrashAtFsync);
+        assert_eq!(name.as_str(), "start-crash-at-fsync");
     }
 
     #[test]

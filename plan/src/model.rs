@@ -270,6 +270,9 @@ pub struct FaultsSpec {
 /// | `loss` | `target`, `probability`, `for` |
 /// | `clock` | `target`, one of `offset`, `rate`, `strobe`; `for` |
 /// | `slow` | `target` or `links`, `delay`, `jitter`, `reorder`, `for` |
+/// | `power-loss` | `target`, `restart-after` |
+/// | `fsync-error` | `target`, `for` |
+/// | `crash-at-fsync` | `target`, `sync`, `file`, `for`, `restart-after` |
 ///
 /// `at` belongs to timeline entries, `weight` to `pick` entries.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -293,6 +296,16 @@ pub struct FaultSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<HumanDuration>")]
     pub restart_after: Option<Spanned<HumanDuration>>,
+    /// Which sync call crashes the node (crash-at-fsync), counted from the
+    /// fault's start: 1 is the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<u64>")]
+    pub sync: Option<Spanned<u64>>,
+    /// Count only syncs of paths in the data directory ending with this
+    /// (crash-at-fsync), e.g. `log.redb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub file: Option<Spanned<String>>,
     /// Share of packets dropped (loss), in (0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<f64>")]
@@ -359,6 +372,8 @@ impl FaultSpec {
             ("shape", at(&self.shape)),
             ("for", at(&self.lasts)),
             ("restart-after", at(&self.restart_after)),
+            ("sync", at(&self.sync)),
+            ("file", at(&self.file)),
             ("probability", at(&self.probability)),
             ("offset", at(&self.offset)),
             ("rate", at(&self.rate)),

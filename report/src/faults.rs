@@ -46,6 +46,9 @@ impl FaultBand {
             "crash" => "crash",
             "clock" => "clock",
             "slow" => "slow",
+            "power-loss" => "power-loss",
+            "fsync-error" => "fsync-error",
+            "crash-at-fsync" => "crash-at-fsync",
             _ => "other",
         }
     }
@@ -112,6 +115,26 @@ fn label(kind: &str, nodes: &[String], detail: &Value) -> String {
         },
         "clock" => with_nodes(kind, nodes, detail.get("change").and_then(clock_text)),
         "slow" => slow_label(nodes, detail),
+        "power-loss" => format!("power loss {}", nodes.join(" ")),
+        "fsync-error" => format!("fsync EIO {}", nodes.join(" ")),
+        "crash-at-fsync" => {
+            let sites: Vec<String> = nodes
+                .iter()
+                .filter_map(|n| {
+                    let site = detail.get("disk")?.get(n)?.get("crashed_at")?;
+                    let path = site.get("path")?.as_str()?;
+                    let nth = site.get("nth")?.as_u64()?;
+                    Some(format!(
+                        "{} #{nth}",
+                        if path.is_empty() { "dir" } else { path }
+                    ))
+                })
+                .collect();
+            match sites.is_empty() {
+                true => format!("crash at fsync {}", nodes.join(" ")),
+                false => format!("crash at fsync {}: {}", nodes.join(" "), sites.join(", ")),
+            }
+        }
         _ if nodes.is_empty() => kind.to_owned(),
         _ => format!("{kind} {}", nodes.join(" ")),
     }
@@ -180,6 +203,49 @@ fn slow_label(nodes: &[String], detail: &Value) -> String {
         with_nodes("slow", nodes, what)
     } else {
         with_nodes("slow", &links, what)
+    }
+}
+
+/// What each node's disk did in a disk fault: `n1: lost 8192 bytes in 2
+/// files, 1 name undone`, `n2: crashed in fdatasync of log.redb (sync 3)`,
+/// `n1: 12 syncs failed`.
+fn describe_disks(detail: &Value, parts: &mut Vec<String>) {
+    let Some(disks) = detail.get("disk").and_then(Value::as_object) else {
+        return;
+    };
+    for (node, change) in disks {
+        let count = |v: &Value, field: &str| v.get(field).and_then(Value::as_u64).unwrap_or(0);
+        let mut said = Vec::new();
+        if let Some(site) = change.get("crashed_at") {
+            let call = match site.get("datasync").and_then(Value::as_bool) {
+                Some(true) => "fdatasync",
+                _ => "fsync",
+            };
+            let path = site.get("path").and_then(Value::as_str).unwrap_or("?");
+            said.push(format!(
+                "crashed in {call} of {} (sync {})",
+                if path.is_empty() {
+                    "the data directory"
+                } else {
+                    path
+                },
+                count(site, "nth")
+            ));
+        }
+        if let Some(lost) = change.get("lost") {
+            said.push(format!(
+                "lost {} bytes in {} files, {} names undone",
+                count(lost, "bytes_lost"),
+                count(lost, "files_rolled_back"),
+                count(lost, "names_undone")
+            ));
+        }
+        if let Some(failed) = change.get("failed_syncs").and_then(Value::as_u64) {
+            said.push(format!("{failed} syncs failed"));
+        }
+        if !said.is_empty() {
+            parts.push(format!("{node}: {}", said.join(", ")));
+        }
     }
 }
 
@@ -276,6 +342,7 @@ fn describe_detail(detail: &Value) -> String {
             parts.push(text);
         }
     }
+    describe_disks(detail, &mut parts);
     parts.join("\n")
 }
 
@@ -352,6 +419,50 @@ mod tests {
         for (grudge, want) in cases {
             assert_eq!(partition_text(&grudge), want, "{grudge}");
         }
+    }
+
+    #[test]
+    fn disk_faults_say_what_each_disk_did() {
+        let per_node = json!({"n2": {"outcome": "installed", "pid": 7}});
+        let crash = json!({"id": 5, "fault": "crash-at-fsync", "nodes": ["n2"], "detail": {
+        "per_node": per_node,
+        "disk": {"n2": {
+            "crashed_at": {"path": "log.redb", "datasync": true, "nth": 3, "syncs_before": 40},
+            "lost": {"files_rolled_back": 1, "bytes_lost": 4096, "names_undone": 0},
+        }}}});
+        let errors = json!({"id": 6, "fault": "fsync-error", "nodes": ["n1"], "detail": {
+            "per_node": {"n1": {"outcome": "installed"}}, "disk": {"n1": {"failed_syncs": 12}}}});
+        let power = json!({"id": 7, "fault": "power-loss", "nodes": ["n1", "n2"], "detail": {
+            "per_node": {}, "disk": {}}});
+        let history = History::from_events(vec![
+            nemesis(0, 1, "start-crash-at-fsync", crash),
+            nemesis(1, 2, "stop-fsync-error", errors),
+            nemesis(2, 3, "start-power-loss", power),
+        ])
+        .unwrap();
+        let w = fault_windows(&history);
+        let labels: Vec<(&str, &str)> = w
+            .iter()
+            .map(|w| (w.label.as_str(), w.css_class()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("crash at fsync n2: log.redb #3", "crash-at-fsync"),
+                ("fsync EIO n1", "fsync-error"),
+                ("power loss n1 n2", "power-loss"),
+            ]
+        );
+        assert_eq!(
+            w[0].detail,
+            "n2: installed pid 7\n\
+             n2: crashed in fdatasync of log.redb (sync 3), lost 4096 bytes in 1 files, 0 names undone"
+        );
+        assert!(
+            w[1].detail.ends_with("n1: 12 syncs failed"),
+            "{}",
+            w[1].detail
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! plan.yaml      the plan as run, seed filled in
 //! history.jsonl  written as the run goes
 //! nodes/nI.log   each node's stdout+stderr (nodes/nI/ holds its data)
+//! nodes/nI.backing  with disk faults: the node's files (nodes/nI/ is a
+//!                durable mount of it during the run, empty after)
 //! results.json   the verdicts, and the run's metadata (`extra.run`)
 //! report.html    the report for people
 //! junit.xml      the report for CI
@@ -109,6 +111,12 @@ impl RunDir {
     /// Where node `name` keeps its data (`nodes/n1/`).
     pub fn node_data(&self, name: &str) -> PathBuf {
         self.nodes().join(name)
+    }
+
+    /// Where node `name`'s files really are when its data directory is a
+    /// durable mount (disk faults): `nodes/n1.backing/`.
+    pub fn node_backing(&self, name: &str) -> PathBuf {
+        self.nodes().join(format!("{name}.backing"))
     }
 
     /// Node `name`'s log (`nodes/n1.log`).

@@ -33,6 +33,11 @@
 //! | [`DurableFs::set_fsync_error`] | while on, every sync call fails with `EIO` and makes nothing durable |
 //! | [`DurableFs::crash_at_fsync`] | at the `n`th sync call (optionally of one file), run a kill action before the call returns, and fail it unsynced |
 //!
+//! [`Disks`] holds the mounts of a cluster by node; the
+//! [`crate::Nemesis`]'s disk verbs (`power_loss`, `crashed_at_fsync`,
+//! `fsync_error`, `fsync_ok`) kill and restart the nodes around these and
+//! record the events ([`DiskChange`] says what each disk did).
+//!
 //! # Isolation and cleanup
 //!
 //! Mounts are refused outside a private mount namespace
@@ -50,6 +55,7 @@
 //! go through to the backing file at once (no write-back cache), which is
 //! what lets the mount see every write in order.
 
+mod change;
 mod error;
 mod files;
 mod handle;
@@ -61,6 +67,7 @@ mod pending;
 mod state;
 mod sync_faults;
 
+pub use change::{DiskChange, Disks, SyncSite};
 pub use error::{DiskError, FUSE_ADVICE};
 pub use handle::{DiskStats, DurableFs, FS_TYPE, mounted_here, mounted_in};
 pub use journal::GRAVEYARD;

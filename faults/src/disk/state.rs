@@ -146,7 +146,7 @@ impl State {
 }
 
 /// What a power loss did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PowerLossReport {
     /// Files whose unsynced writes were rolled back.
     pub files_rolled_back: usize,

@@ -65,6 +65,20 @@ pub struct CrashPoint {
     pub syncs_before: u64,
 }
 
+impl CrashPoint {
+    /// SIGKILL the process group of the process that called the sync, as
+    /// a crash action must, unless that group is the caller's own (the
+    /// controller never kills itself). The process is blocked in this
+    /// very sync call, so its id cannot have been reused.
+    pub fn kill_caller(&self) -> nix::Result<()> {
+        let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(self.pid as i32)))?;
+        if group == nix::unistd::getpgrp() {
+            return Err(nix::errno::Errno::EPERM);
+        }
+        nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL)
+    }
+}
+
 /// What runs at a crash point: it must stop the calling process (SIGKILL
 /// its process group) and return *without waiting for it to exit*: the
 /// process cannot exit while its `fsync` is unanswered.

@@ -2,6 +2,9 @@
 //!
 //! Owns every node process and the firewall of one run, the ids of the
 //! faults in force, and the pairing of each fault's start with its stop.
+//! The disk verbs (power loss, fsync errors, crashes at a sync) are in
+//! `guard/disk.rs`; they act on the nodes' mounts ([`crate::disk::Disks`]),
+//! which the caller owns.
 //!
 //! Invariants:
 //! - Cleanup cannot be forgotten: dropping a `Nemesis` (normal return,
@@ -19,6 +22,8 @@
 //!   clocks) share ([`Nemesis::with_ids`]), so they are unique in a run.
 //! - A process fault acts on every named node even if one fails: a node's
 //!   error becomes its [`Outcome::Indeterminate`], so no event is lost.
+
+mod disk;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +45,8 @@ enum NetSet {
     Loss,
     Slow,
 }
+/// Per-node restart outcomes, grouped by the fault that took the node down.
+type Groups = BTreeMap<Option<(FaultKind, FaultId)>, BTreeMap<NodeName, NodeOutcome>>;
 
 /// Owns a cluster's node processes and firewall; injects and ends faults.
 pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
@@ -49,8 +56,12 @@ pub struct Nemesis<B: RuleBackend = LoopbackIptables> {
     partition: Option<ActiveNet>,
     loss: Option<ActiveNet>,
     slow: Option<ActiveNet>,
-    killed: BTreeMap<NodeName, FaultId>,
+    /// Nodes down because of a fault (kill, power loss, crash at a
+    /// sync), with the fault their restart ends.
+    killed: BTreeMap<NodeName, (FaultKind, FaultId)>,
     paused: BTreeMap<NodeName, FaultId>,
+    /// The `fsync-error` window in force ([`disk`]).
+    fsync_error: Option<disk::FsyncErrors>,
 }
 
 impl<B: RuleBackend> Nemesis<B> {
@@ -72,6 +83,7 @@ impl<B: RuleBackend> Nemesis<B> {
             slow: None,
             killed: BTreeMap::new(),
             paused: BTreeMap::new(),
+            fsync_error: None,
         }
     }
 
@@ -265,7 +277,9 @@ impl<B: RuleBackend> Nemesis<B> {
         let id = self.fresh_id();
         for (name, o) in &per_node {
             if !matches!(o.outcome, Outcome::Skipped(_)) {
-                self.killed.entry(name.clone()).or_insert(id);
+                self.killed
+                    .entry(name.clone())
+                    .or_insert((FaultKind::Kill, id));
             }
         }
         events.extend(process_event(
@@ -278,12 +292,12 @@ impl<B: RuleBackend> Nemesis<B> {
     }
 
     /// Start `nodes` again if they are not running (same command, same data
-    /// directory). Ends their kill faults. A node that died on its own is
-    /// restarted under a fresh id: a `stop-kill` without a `start-kill`.
+    /// directory). Ends the faults that took them down (kill, power loss,
+    /// crash at a sync). A node that died on its own is restarted under a
+    /// fresh id: a `stop-kill` without a `start-kill`.
     pub async fn restart(&mut self, nodes: &[NodeName]) -> Result<FaultReport, FaultError> {
         let nodes = self.known(nodes)?;
-        let mut groups: BTreeMap<Option<FaultId>, BTreeMap<NodeName, NodeOutcome>> =
-            BTreeMap::new();
+        let mut groups: Groups = BTreeMap::new();
         for name in &nodes {
             let node = self.nodes.get_mut(name).expect("known node");
             let outcome = indeterminate_on_error(name, node.start().await);
@@ -300,17 +314,12 @@ impl<B: RuleBackend> Nemesis<B> {
         }
         let mut events = Vec::new();
         let mut all = BTreeMap::new();
-        for (id, per_node) in groups {
-            let id = match id {
-                Some(id) => id,
-                None => self.fresh_id(),
+        for (down, per_node) in groups {
+            let (kind, id) = match down {
+                Some(down) => down,
+                None => (FaultKind::Kill, self.fresh_id()),
             };
-            events.extend(process_event(
-                Phase::Stop,
-                FaultKind::Kill,
-                id,
-                per_node.clone(),
-            ));
+            events.extend(process_event(Phase::Stop, kind, id, per_node.clone()));
             all.extend(per_node);
         }
         Ok(report(all, events))
@@ -376,12 +385,14 @@ impl<B: RuleBackend> Nemesis<B> {
         Ok(report(all, events))
     }
 
-    /// End every fault: heal the network, resume paused nodes, restart dead
-    /// ones. The final phase of a run, before its final reads.
+    /// End every fault: heal the network, let syncs succeed again, resume
+    /// paused nodes, restart dead ones. The final phase of a run, before its
+    /// final reads.
     pub async fn recover(&mut self) -> Result<Vec<FaultReport>, FaultError> {
         let all = self.node_names();
         Ok(vec![
             self.heal().await?,
+            self.fsync_ok(),
             self.resume(&all).await?,
             self.restart(&all).await?,
         ])
@@ -425,6 +436,7 @@ impl<B: RuleBackend> Nemesis<B> {
         self.loss = None;
         self.slow = None;
         self.paused.clear();
+        self.fsync_ok();
     }
 
     fn fresh_id(&mut self) -> FaultId {

@@ -183,6 +183,23 @@ impl NodeProcess {
         }
     }
 
+    /// SIGKILL the process group without waiting for it: the exit that
+    /// follows is the harness's, and [`NodeProcess::kill`] reaps it. For a
+    /// process that cannot exit yet (one held in a file system request
+    /// until the caller lets it go).
+    pub fn start_kill(&mut self) -> Result<Outcome, FaultError> {
+        self.poll();
+        let Some(live) = self.live.as_mut() else {
+            return Ok(self.not_running());
+        };
+        live.killed = true;
+        if let Err(e) = signal_group(&self.spec.name, live, Signal::SIGKILL) {
+            live.killed = false;
+            return Err(e);
+        }
+        Ok(Outcome::Installed)
+    }
+
     /// SIGSTOP the process group.
     pub fn pause(&mut self) -> Result<Outcome, FaultError> {
         self.poll();

@@ -41,6 +41,7 @@ pub const SCENARIOS: &[&DiskScenario] = &[
     &crate::disk_cluster::SAFE,
     &crate::disk_cluster::UNSAFE,
     &crate::disk_crash_points::SCENARIO,
+    &crate::disk_nemesis::SCENARIO,
 ];
 
 const ROLLBACK: DiskScenario = DiskScenario {
@@ -62,6 +63,9 @@ pub fn main_for_role() -> Option<ExitCode> {
     let role = std::env::var(ROLE).ok()?;
     if role == WRITER {
         return Some(writer_main());
+    }
+    if role == crate::disk_nemesis::NODE {
+        return Some(crate::disk_nemesis::node_main());
     }
     let name = role.strip_prefix("scenario:")?;
     let scenario = SCENARIOS.iter().find(|s| s.name == name)?;

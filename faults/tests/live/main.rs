@@ -23,6 +23,7 @@ mod clock;
 mod disk;
 mod disk_cluster;
 mod disk_crash_points;
+mod disk_nemesis;
 mod disk_sigkill;
 mod etcd;
 mod isolation;
@@ -135,6 +136,10 @@ const TESTS: &[Test] = &[
     Test {
         name: "disk::follower_survives_crashes_at_snapshot_install",
         run: disk_crash_points::follower_survives_crashes_at_install,
+    },
+    Test {
+        name: "disk::nemesis_verbs_record_paired_events",
+        run: disk_nemesis::verbs_record_paired_events,
     },
 ];
 

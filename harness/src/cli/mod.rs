@@ -74,8 +74,10 @@ pub fn dispatch(cli: Cli) -> u8 {
 }
 
 fn init_logging() {
+    // fuser warns of each request kind a durable mount leaves to the kernel
+    // (extended attributes: answered "not implemented", never asked again).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

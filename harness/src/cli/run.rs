@@ -1,9 +1,11 @@
-//! `harness run`: load the plan, leave the host's network namespace, start
-//! the async runtime, run the plan (N times with `--repeat`), and turn the
-//! verdicts into an exit code.
+//! `harness run`: load the plan, leave the host's network namespace (and,
+//! for disk faults, its mount namespace), start the async runtime, run the
+//! plan (N times with `--repeat`), and turn the verdicts into an exit code.
 //!
-//! The order matters: entering a private network namespace only moves the
-//! calling thread, so it happens before the runtime (and any thread) exists.
+//! The order matters: entering a private network or mount namespace only
+//! moves the calling thread (the kernel refuses the mount namespace to a
+//! process with threads), so it happens before the runtime (and any
+//! thread) exists.
 
 use std::path::PathBuf;
 
@@ -82,6 +84,17 @@ pub fn run_command(args: RunArgs) -> u8 {
             false
         }
     };
+    // Disk faults mount the nodes' data directories: in a mount namespace
+    // of the run's own, entered while there is still one thread.
+    if nemesis::needs_mounts(&plan)
+        && let Err(e) = faults::netns::enter_private_mount_namespace()
+    {
+        eprintln!(
+            "error: this plan has disk faults, which need a private mount namespace: {e}; {}",
+            faults::disk::FUSE_ADVICE
+        );
+        return exit_code::HARNESS_FAILED;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,6 +1,8 @@
 //! The fault seam of the controller: each fault kind a plan can name is a
 //! [`Fault`], one file each ([`kill`], [`pause`], [`partition`],
-//! [`loss`], [`clock`], [`slow`]), registered in [`ALL`]. A kind says which plan fields it
+//! [`loss`], [`clock`], [`slow`], [`power_loss`], [`fsync_error`],
+//! [`crash_at_fsync`]; the disk kinds share the mounts of [`disk`]),
+//! registered in [`ALL`]. A kind says which plan fields it
 //! takes, how to check them, and how to start and stop itself with the
 //! verbs of `faults::Nemesis`; [`schedule`] runs any of them on the plan's
 //! schedule and records every start and stop in the history.
@@ -11,10 +13,14 @@
 //! section in docs/faults.md.
 
 mod clock;
+mod crash_at_fsync;
+mod disk;
+mod fsync_error;
 mod kill;
 mod loss;
 mod partition;
 mod pause;
+mod power_loss;
 pub mod schedule;
 mod slow;
 
@@ -41,6 +47,9 @@ pub const ALL: &[&dyn Fault] = &[
     &loss::Loss,
     &clock::Clock,
     &slow::Slow,
+    &power_loss::PowerLoss,
+    &fsync_error::FsyncError,
+    &crash_at_fsync::CrashAtFsync,
 ];
 
 /// The fault kind called `name`.
@@ -147,6 +156,12 @@ pub trait Fault: Sync {
         false
     }
 
+    /// Whether it needs the nodes' data on durable mounts (and so a
+    /// private mount namespace).
+    fn uses_mounts(&self) -> bool {
+        false
+    }
+
     /// Before any node starts, once per run for each kind the plan uses:
     /// change the nodes' specs (a preloaded library, a mounted data
     /// directory) and keep what the faults will need in `setup.rigs`.
@@ -206,6 +221,11 @@ pub fn entries(plan: &Plan) -> impl Iterator<Item = &FaultSpec> {
 /// Does the plan use the firewall?
 pub fn needs_firewall(plan: &Plan) -> bool {
     kinds_in(plan).iter().any(|k| k.uses_firewall())
+}
+
+/// Does the plan use durable mounts (disk faults)?
+pub fn needs_mounts(plan: &Plan) -> bool {
+    kinds_in(plan).iter().any(|k| k.uses_mounts())
 }
 
 /// The fault kinds the plan uses, each once, in the order of [`ALL`].

@@ -4,6 +4,7 @@
 mod bad_plans;
 mod clock_slow;
 mod crashes;
+mod disk;
 mod end_to_end;
 mod hashicorp;
 mod interrupt;
