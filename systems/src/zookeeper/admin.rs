@@ -4,8 +4,11 @@
 //! - `/commands/leader` says whether the server leads and which server it
 //!   follows (`leader_id`, a `myid`); a server that is not serving (no
 //!   quorum, electing) answers with an `error` instead.
-//! - `/commands/srvr` gives its last processed zxid; the zxid's high 32 bits
-//!   are the epoch, ZooKeeper's term.
+//! - `/commands/zabstate` gives its Zab epoch, ZooKeeper's term: the epoch
+//!   of the last transaction it processed. A leader's is its own epoch from
+//!   the moment it leads (its first transaction opens the epoch), so it
+//!   orders rival claims to leadership, which is what the harness uses it
+//!   for; a follower's lags until it sees a transaction of the epoch.
 //!
 //! The four-letter words (`srvr`, `mntr`) say "leader" or "follower" but
 //! not whom a follower follows, which the harness needs to see a majority
@@ -26,10 +29,11 @@ pub struct ZkStatus {
     pub leads: bool,
     /// The server it follows (itself, when it leads).
     pub leader: u64,
-    /// The epoch of its last processed zxid (0 if it did not say).
+    /// The epoch of its last transaction (0 if it did not say).
     pub epoch: u64,
-    /// `leader`, `follower`, ... (empty if it did not say).
-    pub state: String,
+    /// Its Zab phase: `broadcast` once it serves, `discovery` or
+    /// `synchronization` before (empty if it did not say).
+    pub phase: String,
 }
 
 /// Why a server gave no usable status.
@@ -52,9 +56,9 @@ pub async fn status(
     id: u64,
     timeout: Duration,
 ) -> Result<ZkStatus, AdminError> {
-    let (leader, srvr) = futures::join!(
+    let (leader, zab) = futures::join!(
         command(http, admin, "leader", timeout),
-        command(http, admin, "srvr", timeout)
+        command(http, admin, "zabstate", timeout)
     );
     let leader = leader?;
     let url = url(admin, "leader");
@@ -72,31 +76,19 @@ pub async fn status(
         })?;
     // The epoch only orders rival claims: a server that does not say is
     // still up.
-    let stats = srvr.ok().map(|s| s["server_stats"].clone());
-    let zxid = stats
-        .as_ref()
-        .and_then(|s| s["last_processed_zxid"].as_u64());
+    let zab = zab.unwrap_or_default();
     Ok(ZkStatus {
         id,
         leads,
         leader: leader_id,
-        epoch: zxid.map_or(0, |z| z >> 32),
-        state: stats
-            .as_ref()
-            .and_then(|s| s["server_state"].as_str())
-            .unwrap_or_default()
-            .to_owned(),
+        epoch: zab["zab_epoch"].as_u64().unwrap_or(0),
+        phase: zab["zabstate"].as_str().unwrap_or_default().to_owned(),
     })
 }
 
 /// A server's status as a probe: healthy when it serves, and whom it
 /// follows.
-pub async fn probe(
-    http: &reqwest::Client,
-    admin: SocketAddr,
-    id: u64,
-    timeout: Duration,
-) -> Probe {
+pub async fn probe(http: &reqwest::Client, admin: SocketAddr, id: u64, timeout: Duration) -> Probe {
     match status(http, admin, id, timeout).await {
         Ok(status) => Probe {
             healthy: true,
@@ -107,8 +99,12 @@ pub async fn probe(
                 term: status.epoch,
             }),
             said: format!(
-                "myid {}, {}, leader {}, epoch {}",
-                status.id, status.state, status.leader, status.epoch
+                "myid {}, {}, leader {}, epoch {}, zab {}",
+                status.id,
+                if status.leads { "leads" } else { "follows" },
+                status.leader,
+                status.epoch,
+                status.phase
             ),
         },
         Err(e) => Probe {

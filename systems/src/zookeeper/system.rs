@@ -124,8 +124,7 @@ impl System for ZooKeeper {
         let timeout = plan.workload.timeout.value.get();
         let session_timeout = Self::settings(plan).max_session_timeout();
         Arc::new(
-            ZkClient::new(node.addr(), timeout, session_timeout)
-                .sync_reads(Self::sync_reads(plan)),
+            ZkClient::new(node.addr(), timeout, session_timeout).sync_reads(Self::sync_reads(plan)),
         )
     }
 

@@ -17,7 +17,19 @@ use crate::Completion;
 #[test]
 fn keys_become_distinct_valid_znode_names() {
     let keys = [
-        "", "k1", "r0", ".", "..", "a/b", "a%2Fb", "%", "zookeeper", "ünï", "a b", "-_", "\u{0}",
+        "",
+        "k1",
+        "r0",
+        ".",
+        "..",
+        "a/b",
+        "a%2Fb",
+        "%",
+        "zookeeper",
+        "ünï",
+        "a b",
+        "-_",
+        "\u{0}",
     ];
     let mut seen = BTreeSet::new();
     for key in keys {
@@ -147,7 +159,11 @@ fn zoo_cfg_names_every_server_and_keeps_data_in_the_node_dir() {
     ] {
         assert!(cfg.iter().any(|l| l == line), "{line} in {cfg:#?}");
     }
-    assert_eq!(cfg.last().unwrap(), "snapCount=1000", "plan lines come last");
+    assert_eq!(
+        cfg.last().unwrap(),
+        "snapCount=1000",
+        "plan lines come last"
+    );
     assert_eq!(settings.max_session_timeout().as_millis(), 4000);
     for key in ["dataDir", "clientPort", "server.4", "admin.serverPort"] {
         assert!(owned_key(key), "{key}");
@@ -184,7 +200,9 @@ fn the_start_script_writes_zoo_cfg_and_myid_then_execs() {
     let echoed = String::from_utf8(output.stdout).unwrap();
     assert!(echoed.contains(MAIN_CLASS), "{echoed}");
     assert!(
-        echoed.trim_end().ends_with(&*n3.join("zoo.cfg").to_string_lossy()),
+        echoed
+            .trim_end()
+            .ends_with(&*n3.join("zoo.cfg").to_string_lossy()),
         "{echoed}"
     );
     assert!(echoed.contains("-Xmx256m"), "{echoed}");
