@@ -74,8 +74,11 @@ pub fn dispatch(cli: Cli) -> u8 {
 }
 
 fn init_logging() {
+    // The ZooKeeper client library warns of every connection it fails to
+    // make, which is the expected course of a run with faults (the history
+    // records every failed operation anyway).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,zookeeper_client=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

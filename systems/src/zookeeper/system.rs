@@ -49,7 +49,9 @@ impl ZooKeeper {
                 quorum: node.peer_port,
                 ..ZkPorts::STANDARD
             },
-            data_dir: node.data_dir.clone(),
+            // ZooKeeper warns of relative paths; java runs in our directory,
+            // so the absolute path names the same place.
+            data_dir: std::path::absolute(&node.data_dir).unwrap_or_else(|_| node.data_dir.clone()),
         }
     }
 }
