@@ -11,3 +11,4 @@ mod report;
 mod serve;
 mod support;
 mod workflows;
+mod zookeeper;
