@@ -46,8 +46,9 @@ pub struct Plan {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
     /// The system under test: `raft-kv` (our target-node, the default),
-    /// `etcd` (Debian's etcd-server 3.4) or `command` (any binary that
-    /// speaks docs/node-protocol.md). `harness validate` lists them.
+    /// `etcd` (Debian's etcd-server 3.4), `zookeeper` (Debian's ZooKeeper
+    /// 3.8) or `command` (any binary that speaks docs/node-protocol.md).
+    /// `harness validate` lists them.
     #[serde(default = "default_system")]
     #[schemars(with = "String")]
     pub system: Spanned<String>,
@@ -69,11 +70,12 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<NetworkMode>")]
     pub network: Option<Spanned<NetworkMode>>,
-    /// Extra arguments for every node, e.g. `["--read-mode", "local"]`.
+    /// Extra arguments for every node, e.g. `["--read-mode", "local"]`
+    /// (for `zookeeper`: extra `zoo.cfg` lines, `key=value`).
     #[serde(default)]
     pub args: Vec<String>,
     /// Path of the node binary. Default: `target-node` next to `harness`
-    /// (raft-kv), `etcd` on the PATH (etcd).
+    /// (raft-kv), `/usr/bin/etcd` (etcd), `/usr/bin/java` (zookeeper).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<PathBuf>")]
     pub binary: Option<Spanned<PathBuf>>,
@@ -82,6 +84,13 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<bool>")]
     pub serializable_reads: Option<Spanned<bool>>,
+    /// zookeeper only: precede every read with a `sync`, so that the
+    /// server the client talks to has caught up with the leader first.
+    /// Without it, ZooKeeper's reads are sequentially consistent, not
+    /// linearizable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<bool>")]
+    pub sync_reads: Option<Spanned<bool>>,
     /// command only: the command that starts node `{name}`, with
     /// placeholders `{id}`, `{name}`, `{ip}`, `{port}`, `{data_dir}`,
     /// `{peers}`, `{peer_urls}`, `{peers:FORMAT}` and `{peer_args:FORMAT}`
@@ -129,6 +138,7 @@ impl Default for ClusterSpec {
             args: Vec::new(),
             binary: None,
             serializable_reads: None,
+            sync_reads: None,
             start: None,
             port: None,
             env: None,
@@ -147,6 +157,7 @@ impl ClusterSpec {
         [
             ("binary", at(&self.binary)),
             ("serializable-reads", at(&self.serializable_reads)),
+            ("sync-reads", at(&self.sync_reads)),
             ("start", at(&self.start)),
             ("port", at(&self.port)),
             ("env", at(&self.env)),

@@ -1,10 +1,10 @@
 //! Systems under test: how to start, reach and ask each kind of cluster.
 //!
 //! The seam is [`System`]: one module per system ([`raft_kv`], [`etcd`],
-//! [`command`]) owns everything the harness needs to know about it: which
-//! program runs, its default network mode, which plan fields it takes, the
-//! command line of each node, its client, and how to ask a node whether it
-//! is up and whom it follows. [`ALL`] registers them. The rest of the
+//! [`zookeeper`], [`command`]) owns everything the harness needs to know
+//! about it: which program runs, its default network mode, which plan
+//! fields it takes, the command line of each node, its client, and how to
+//! ask a node whether it is up and whom it follows. [`ALL`] registers them. The rest of the
 //! harness knows systems only through this trait and [`Cluster`], which
 //! lays out nodes, starts nothing itself (the nemesis does), and waits for
 //! readiness the same way for every system.
@@ -18,6 +18,7 @@ pub mod command;
 pub mod etcd;
 pub mod protocol;
 pub mod raft_kv;
+pub mod zookeeper;
 
 use std::{
     future::Future,
@@ -34,7 +35,12 @@ use plan::{NetworkMode, Plan, Problem};
 use workloads::OpKind;
 
 /// Every system, by the name plans use (`cluster.system`).
-pub const ALL: &[&dyn System] = &[&raft_kv::RaftKv, &etcd::Etcd, &command::Command];
+pub const ALL: &[&dyn System] = &[
+    &raft_kv::RaftKv,
+    &etcd::Etcd,
+    &zookeeper::ZooKeeper,
+    &command::Command,
+];
 
 /// The system called `name` in plans.
 pub fn find(name: &str) -> Option<&'static dyn System> {

@@ -74,10 +74,14 @@ pub fn dispatch(cli: Cli) -> u8 {
 }
 
 fn init_logging() {
-    // fuser warns of each request kind a durable mount leaves to the kernel
-    // (extended attributes: answered "not implemented", never asked again).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error"));
+    // Quiet libraries that log the expected course of a run: fuser warns
+    // of each request kind a durable mount leaves to the kernel (extended
+    // attributes: answered "not implemented", never asked again); the
+    // ZooKeeper client warns of every connection it fails to make under
+    // faults (the history records every failed operation anyway).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,fuser=error,zookeeper_client=error")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

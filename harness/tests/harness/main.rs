@@ -14,3 +14,4 @@ mod serve;
 mod support;
 mod txn;
 mod workflows;
+mod zookeeper;

@@ -1,3 +1,4 @@
 //! Integration tests of the system adapters against the real systems.
 
 mod etcd;
+mod zookeeper;

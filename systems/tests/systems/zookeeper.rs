@@ -1,0 +1,539 @@
+//! The ZooKeeper adapter against real ZooKeeper (Debian's
+//! `libzookeeper-java` 3.8 on a JRE): one- and three-server ensembles
+//! started by the test on loopback addresses (127.0.x.y) in the host's
+//! namespace, with free ports and the command lines of
+//! `systems::zookeeper`. No network faults are needed, so no privileges
+//! either; process faults (kill, pause) come from `faults`.
+//!
+//! Skips with a printed reason when java or the jars are not installed;
+//! fails instead under `HARNESS_REQUIRE_PRIVILEGES=1`.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, TcpListener},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use faults::{Nemesis, NodeName};
+use serde_json::{Value, json};
+use systems::{
+    Completion, Probe,
+    cluster::agreed_leader,
+    zookeeper::{
+        ZkClient, ZkPorts, ZkServer, ZkSettings, ZkStatus, ensemble::JARS, probe, server_spec,
+        status,
+    },
+};
+use workloads::{OpKind, OpRequest};
+
+/// Sessions the test's clients ask for (the servers grant at most 20
+/// ticks, 4 s).
+const SESSION: Duration = Duration::from_secs(4);
+
+/// java, or `None` after printing why the test skips.
+fn java(test: &str) -> Option<PathBuf> {
+    let settings = ZkSettings::default();
+    let java = PathBuf::from("/usr/bin/java");
+    let missing: Vec<String> = std::iter::once(java.clone())
+        .chain(JARS.iter().map(|jar| settings.jars.join(jar)))
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    if missing.is_empty() {
+        return Some(java);
+    }
+    let reason = format!(
+        "{} missing (apt-get install -y libzookeeper-java default-jre-headless)",
+        missing.join(", ")
+    );
+    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
+        panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
+    }
+    eprintln!("SKIPPED {test}: {reason}");
+    None
+}
+
+fn free_port(ip: Ipv4Addr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("no free port on {ip}: {e}"))
+        .port()
+}
+
+fn op(f: OpKind, key: &str, value: Value) -> OpRequest {
+    OpRequest {
+        f,
+        key: key.to_owned(),
+        value,
+    }
+}
+
+fn read(key: &str) -> OpRequest {
+    op(OpKind::Read, key, Value::Null)
+}
+
+struct Ensemble {
+    nemesis: Nemesis,
+    servers: Vec<ZkServer>,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Ensemble {
+    /// `n` servers on 127.0.`octet`.1..=n, each with its own data dir and
+    /// four free ports.
+    async fn start(java: &Path, octet: u8, n: u8) -> Ensemble {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let servers: Vec<ZkServer> = (1..=n)
+            .map(|i| {
+                let ip = Ipv4Addr::new(127, 0, octet, i);
+                ZkServer {
+                    name: NodeName::numbered(u32::from(i)),
+                    id: u32::from(i),
+                    ip: IpAddr::V4(ip),
+                    ports: ZkPorts {
+                        client: free_port(ip),
+                        quorum: free_port(ip),
+                        election: free_port(ip),
+                        admin: free_port(ip),
+                    },
+                    data_dir: dir.path().join(format!("n{i}")),
+                }
+            })
+            .collect();
+        let mut nemesis: Nemesis = Nemesis::new(None);
+        for server in &servers {
+            let log = dir.path().join(format!("{}.log", server.name));
+            let spec = server_spec(java, &servers, server, &ZkSettings::default(), &log);
+            nemesis.start_node(spec).await.expect("start zookeeper");
+        }
+        let ensemble = Ensemble {
+            nemesis,
+            servers,
+            http: reqwest::Client::new(),
+            dir,
+        };
+        ensemble.wait_for_leader(Duration::from_secs(40)).await;
+        ensemble
+    }
+
+    async fn probes(&self) -> Vec<(NodeName, Probe)> {
+        let asks = self.servers.iter().map(|s| {
+            probe(
+                &self.http,
+                s.admin_addr(),
+                s.id.into(),
+                Duration::from_millis(500),
+            )
+        });
+        let answers = futures::future::join_all(asks).await;
+        self.names().into_iter().zip(answers).collect()
+    }
+
+    fn names(&self) -> Vec<NodeName> {
+        self.servers.iter().map(|s| s.name.clone()).collect()
+    }
+
+    async fn wait_for_leader(&self, within: Duration) -> NodeName {
+        let started = Instant::now();
+        loop {
+            if let Some(leader) = agreed_leader(&self.probes().await) {
+                return leader;
+            }
+            assert!(
+                started.elapsed() < within,
+                "no zookeeper leader within {within:?}: {:?}\n{}",
+                self.probes().await,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every server's status, once all of them serve.
+    async fn statuses(&self, within: Duration) -> Vec<ZkStatus> {
+        let started = Instant::now();
+        loop {
+            let asks = self.servers.iter().map(|s| {
+                status(
+                    &self.http,
+                    s.admin_addr(),
+                    s.id.into(),
+                    Duration::from_secs(1),
+                )
+            });
+            let answers = futures::future::join_all(asks).await;
+            if answers.iter().all(Result::is_ok) {
+                return answers.into_iter().map(Result::unwrap).collect();
+            }
+            assert!(
+                started.elapsed() < within,
+                "not every server serves within {within:?}: {answers:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn server(&self, name: &str) -> &ZkServer {
+        self.servers
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .expect("a server")
+    }
+
+    /// A client of `name` whose operations get `timeout`.
+    fn client(&self, name: &str, timeout: Duration) -> ZkClient {
+        ZkClient::new(self.server(name).client_addr(), timeout, SESSION)
+    }
+
+    fn logs(&self) -> String {
+        self.servers
+            .iter()
+            .map(|s| {
+                let path = self.dir.path().join(format!("{}.log", s.name));
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!(
+                    "--- {}\n{}",
+                    s.name,
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Runs `request(i)` on `client` `n` times one after another; prints p50
+/// and p99.
+async fn measure(what: &str, client: &ZkClient, n: usize, request: impl Fn(usize) -> OpRequest) {
+    let mut latencies = Vec::with_capacity(n);
+    for i in 0..n {
+        let request = request(i);
+        let started = Instant::now();
+        let done = client.run(&request).await;
+        latencies.push(started.elapsed());
+        assert!(matches!(done, Completion::Ok(_)), "{what} #{i}: {done:?}");
+    }
+    latencies.sort();
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    eprintln!("zookeeper {what}: n={n} p50={p50:?} p99={p99:?}");
+}
+
+/// `run` until it is `ok` (at most 30 s); the value.
+async fn retry_ok(client: &ZkClient, request: OpRequest) -> Value {
+    let started = Instant::now();
+    loop {
+        match client.run(&request).await {
+            Completion::Ok(value) => return value,
+            other if started.elapsed() > Duration::from_secs(30) => {
+                panic!("{request:?} never succeeded: last {other:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The register's and the set's semantics on one server, and how the
+/// client reports a paused and a killed server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_server_register_semantics_and_process_faults() {
+    let Some(java) = java("zookeeper::one_server_register_semantics_and_process_faults") else {
+        return;
+    };
+    let mut ensemble = Ensemble::start(&java, 81, 1).await;
+    let c = ensemble.client("n1", Duration::from_secs(5));
+    use Completion::{Fail, Ok};
+
+    // Absent keys read as null; writes, reads and cas as the register says.
+    assert_eq!(c.run(&read("k")).await, Ok(Value::Null));
+    assert_eq!(c.run(&op(OpKind::Write, "k", json!(7))).await, Ok(json!(7)));
+    assert_eq!(c.run(&read("k")).await, Ok(json!(7)));
+    assert_eq!(c.run(&op(OpKind::Write, "k", json!(8))).await, Ok(json!(8)));
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "k", json!([8, 9]))).await,
+        Ok(json!([8, 9]))
+    );
+    // A compare that fails is a definite failure, and changes nothing.
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "k", json!([8, 10]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(c.run(&read("k")).await, Ok(json!(9)));
+    // `from: null` matches only an absent key.
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
+        Ok(json!([null, 1]))
+    );
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    // Writing null deletes: the key is absent again, for reads and cas.
+    assert_eq!(
+        c.run(&op(OpKind::Write, "fresh", Value::Null)).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([null, null]))).await,
+        Ok(json!([null, null]))
+    );
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([null, 3]))).await,
+        Ok(json!([null, 3]))
+    );
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([null, null]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(
+        c.run(&op(OpKind::Cas, "fresh", json!([3, null]))).await,
+        Ok(json!([3, null]))
+    );
+    assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
+
+    // JSON values round-trip, and cas compares them as values.
+    for (i, value) in [
+        json!("a \"quoted\" string, ünïcödé"),
+        json!([1, [2, 3], {"x": null}]),
+        json!({"b": 1, "a": [true, false]}),
+        json!(-12.5),
+        json!(u64::MAX),
+        json!(""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = format!("json{i}");
+        let write = op(OpKind::Write, &key, value.clone());
+        assert_eq!(c.run(&write).await, Ok(value.clone()));
+        assert_eq!(c.run(&read(&key)).await, Ok(value.clone()));
+        let swap = json!([value, i]);
+        assert_eq!(c.run(&op(OpKind::Cas, &key, swap.clone())).await, Ok(swap));
+    }
+    // Keys are any string, each its own znode.
+    for (i, key) in ["a/b c?%", ".", "..", "", "zookeeper", "a%2Fb"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(c.run(&op(OpKind::Write, key, json!(i))).await, Ok(json!(i)));
+    }
+    for (i, key) in ["a/b c?%", ".", "..", "", "zookeeper", "a%2Fb"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(c.run(&read(key)).await, Ok(json!(i)), "{key:?}");
+    }
+    // A value ZooKeeper would refuse is a definite failure, decided here.
+    let huge = op(OpKind::Write, "huge", json!("x".repeat(2_000_000)));
+    assert!(matches!(c.run(&huge).await, Fail(e) if e.contains("too large")));
+
+    // Appends build a list; sync reads see it.
+    for e in 1..=3 {
+        assert_eq!(
+            c.run(&op(OpKind::Append, "set", json!(e))).await,
+            Ok(json!(e))
+        );
+    }
+    let synced = ensemble
+        .client("n1", Duration::from_secs(5))
+        .sync_reads(true);
+    assert_eq!(synced.run(&read("set")).await, Ok(json!([1, 2, 3])));
+    assert_eq!(
+        c.run(&op(OpKind::Append, "k", json!(1))).await,
+        Fail("not-a-list".into())
+    );
+
+    // Latency of the adapter against one server, sequentially.
+    measure("setData (1 server)", &c, 200, |i| {
+        op(OpKind::Write, "lat", json!(i))
+    })
+    .await;
+    measure("getData (1 server)", &c, 200, |_| read("lat")).await;
+    measure("sync + getData (1 server)", &synced, 200, |_| read("lat")).await;
+
+    // A paused server: a write times out (info: it may apply on resume),
+    // a read fails (reads never take effect).
+    let n1 = NodeName::from("n1");
+    let short = ensemble.client("n1", Duration::from_millis(500));
+    assert_eq!(short.run(&read("k")).await, Ok(json!(9)), "a session opens");
+    ensemble
+        .nemesis
+        .pause(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    assert_eq!(
+        short.run(&op(OpKind::Write, "k", json!(100))).await,
+        Completion::Info("timeout".into())
+    );
+    let paused_read = short.run(&read("k")).await;
+    assert!(
+        matches!(&paused_read, Fail(e) if e.contains("timeout")),
+        "{paused_read:?}"
+    );
+    ensemble
+        .nemesis
+        .resume(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    // The timed-out write was in flight when its session was dropped: it
+    // may well have been applied, which is why a timeout must be info.
+    let seen = retry_ok(&c, read("k")).await;
+    eprintln!("after the timed-out write of 100, k reads {seen}");
+
+    // A killed server refuses connections: no session, nothing sent, so
+    // even a write is a definite failure.
+    ensemble
+        .nemesis
+        .kill(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    // Let the pooled sessions see their connections reset.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for request in [
+        op(OpKind::Write, "k", json!(5)),
+        op(OpKind::Cas, "k", json!([9, 5])),
+        op(OpKind::Append, "set", json!(4)),
+        read("k"),
+    ] {
+        let done = c.run(&request).await;
+        assert!(
+            matches!(&done, Fail(e) if e.starts_with("cannot open a session")),
+            "{request:?}: {done:?}"
+        );
+    }
+    // Restarted with the same data dir, the server still has its data.
+    ensemble
+        .nemesis
+        .restart(std::slice::from_ref(&n1))
+        .await
+        .unwrap();
+    ensemble.wait_for_leader(Duration::from_secs(40)).await;
+    assert_eq!(retry_ok(&synced, read("set")).await, json!([1, 2, 3]));
+    ensemble.nemesis.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_leader_kill_restart_and_contended_cas() {
+    let Some(java) = java("zookeeper::three_servers_leader_kill_restart_and_contended_cas") else {
+        return;
+    };
+    let mut ensemble = Ensemble::start(&java, 82, 3).await;
+    let leader = ensemble.wait_for_leader(Duration::from_secs(40)).await;
+    // One leader, followed by everyone; the leader's epoch is the newest.
+    let statuses = ensemble.statuses(Duration::from_secs(40)).await;
+    let leader_id = u64::from(ensemble.server(leader.as_str()).id);
+    for status in &statuses {
+        assert_eq!(status.leads, status.id == leader_id, "{statuses:?}");
+        assert_eq!(status.leader, leader_id, "{statuses:?}");
+    }
+    let newest = statuses.iter().map(|s| s.epoch).max().unwrap();
+    let leads = statuses.iter().find(|s| s.leads).unwrap();
+    assert!(leads.epoch > 0 && leads.epoch == newest, "{statuses:?}");
+
+    // Sync reads on every server see a write made through another.
+    let timeout = Duration::from_secs(5);
+    let clients: Vec<ZkClient> = ["n1", "n2", "n3"]
+        .into_iter()
+        .map(|n| ensemble.client(n, timeout).sync_reads(true))
+        .collect();
+    assert_eq!(
+        clients[0].run(&op(OpKind::Write, "r", json!(1))).await,
+        Completion::Ok(json!(1))
+    );
+    for c in &clients[1..] {
+        assert_eq!(c.run(&read("r")).await, Completion::Ok(json!(1)));
+    }
+    measure("setData (3 servers, via n1)", &clients[0], 100, |i| {
+        op(OpKind::Write, "lat", json!(i))
+    })
+    .await;
+    measure(
+        "sync + getData (3 servers, via n2)",
+        &clients[1],
+        100,
+        |_| read("lat"),
+    )
+    .await;
+
+    // Contended increments by cas: a cas that said `fail` must not have
+    // applied, and one that said `ok` must have, so the counter ends at
+    // exactly the number of ok's (give or take the info's).
+    let mut tasks = Vec::new();
+    for (i, name) in ["n1", "n2", "n3", "n1"].into_iter().enumerate() {
+        let c = ensemble.client(name, timeout);
+        tasks.push(tokio::spawn(async move {
+            let (mut oks, mut fails, mut infos) = (0u64, 0u64, 0u64);
+            for _ in 0..30 {
+                let Completion::Ok(current) = c.run(&read("ctr")).await else {
+                    continue;
+                };
+                let next = current.as_u64().unwrap_or(0) + 1;
+                match c.run(&op(OpKind::Cas, "ctr", json!([current, next]))).await {
+                    Completion::Ok(_) => oks += 1,
+                    Completion::Fail(_) => fails += 1,
+                    Completion::Info(e) => {
+                        eprintln!("client {i}: info {e}");
+                        infos += 1;
+                    }
+                }
+            }
+            (oks, fails, infos)
+        }));
+    }
+    let (mut oks, mut fails, mut infos) = (0, 0, 0);
+    for task in tasks {
+        let (o, f, i) = task.await.unwrap();
+        oks += o;
+        fails += f;
+        infos += i;
+    }
+    let counter = retry_ok(&clients[2], read("ctr")).await;
+    eprintln!("contended cas: {oks} ok, {fails} fail, {infos} info, counter {counter}");
+    let counter = counter.as_u64().expect("a number");
+    assert!(
+        (oks..=oks + infos).contains(&counter),
+        "every ok applied, no fail did: {oks} ok + up to {infos} info, counter {counter}"
+    );
+    assert!(fails > 0, "4 clients on one key should collide");
+
+    // Kill the leader: the others elect a new one and take writes; the old
+    // leader restarts from its data dir and catches up.
+    let killed_at = Instant::now();
+    ensemble
+        .nemesis
+        .kill(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    let survivor = ensemble.names().into_iter().find(|n| *n != leader).unwrap();
+    let survivor = ensemble.client(survivor.as_str(), timeout);
+    retry_ok(&survivor, op(OpKind::Write, "r", json!(3))).await;
+    let new_leader = ensemble.wait_for_leader(Duration::from_secs(40)).await;
+    eprintln!(
+        "leader {leader} killed; {new_leader} leads and took a write after {:?}",
+        killed_at.elapsed()
+    );
+    assert_ne!(new_leader, leader);
+    ensemble
+        .nemesis
+        .restart(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    let old = ensemble.client(leader.as_str(), timeout).sync_reads(true);
+    assert_eq!(retry_ok(&old, read("r")).await, json!(3));
+    assert_eq!(
+        retry_ok(&old, read("ctr")).await,
+        json!(counter),
+        "the restarted server kept its data"
+    );
+    ensemble.nemesis.shutdown().await.unwrap();
+}
