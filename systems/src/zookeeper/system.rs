@@ -71,6 +71,12 @@ impl System for ZooKeeper {
         false
     }
 
+    fn supports(&self, f: workloads::OpKind) -> bool {
+        // One znode per key: no multi-key transactions through this
+        // adapter (ZooKeeper's `multi` would need a version per key read).
+        f != workloads::OpKind::Txn
+    }
+
     fn fields(&self) -> &'static [&'static str] {
         &["binary", "sync-reads"]
     }
