@@ -254,13 +254,15 @@ async fn body() {
     // Heal: the old leader rejoins and follows the new term's leader.
     nemesis.heal().await.unwrap();
     let healed_at = Instant::now();
-    let after = leader_among(&ips, Duration::from_secs(30)).await;
-    loop {
+    // The isolated member campaigned in higher terms, so on rejoining it
+    // may depose the majority's leader: ask who leads on every attempt.
+    let after = loop {
+        let after = leader_among(&ips, Duration::from_secs(30)).await;
         if let Some((_, followed)) = status(ip_of(&leader)).await
             && let Some((id, _)) = status(ip_of(&after)).await
             && followed == id
         {
-            break;
+            break after;
         }
         assert!(
             healed_at.elapsed() < Duration::from_secs(30),

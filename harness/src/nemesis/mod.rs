@@ -411,6 +411,8 @@ mod tests {
             "jitter",
             "reorder",
             "links",
+            "sync",
+            "file",
         ];
         for kind in ALL {
             for field in kind.fields() {
