@@ -57,8 +57,8 @@ const CASES: &[(&str, &str)] = &[
         "t.yaml:2:",
     ),
     (
-        "name: t\ncluster: { system: zookeeper }\nworkload: { kind: register }\nduration: 30s\n",
-        "2:20: unknown system `zookeeper`; expected one of raft-kv, etcd, command",
+        "name: t\ncluster: { system: cassandra }\nworkload: { kind: register }\nduration: 30s\n",
+        "2:20: unknown system `cassandra`; expected one of raft-kv, etcd, zookeeper, command",
     ),
     (
         "name: t\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: explode } ] }\n",
@@ -166,6 +166,18 @@ const CASES: &[(&str, &str)] = &[
     (
         "name: t\ncluster: { start: \"x\" }\nworkload: { kind: register }\nduration: 30s\n",
         "2:19: `start` belongs to `system: command`",
+    ),
+    (
+        "name: t\ncluster: { system: etcd, sync-reads: true }\nworkload: { kind: register }\nduration: 30s\n",
+        "2:38: `sync-reads` belongs to `system: zookeeper`",
+    ),
+    (
+        "name: t\ncluster: { system: zookeeper, args: [\"--tick\"] }\nworkload: { kind: register }\nduration: 30s\n",
+        "2:20: zookeeper `args` are zoo.cfg lines `key=value`; `--tick` is not",
+    ),
+    (
+        "name: t\ncluster: { system: zookeeper, args: [\"clientPort=1\"] }\nworkload: { kind: register }\nduration: 30s\n",
+        "2:20: `clientPort` in `args` is set by the harness from the cluster's layout",
     ),
     (
         "name: t\ncluster: { system: command, start: \"srv\", leader: none }\nworkload: { kind: register }\nduration: 30s\nfaults: { every: 2s, pick: [ { fault: partition, shape: isolate-leader } ] }\n",

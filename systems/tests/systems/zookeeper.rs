@@ -53,11 +53,20 @@ fn java(test: &str) -> Option<PathBuf> {
     None
 }
 
-fn free_port(ip: Ipv4Addr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("no free port on {ip}: {e}"))
-        .port()
+/// Four distinct free ports on `ip`: the listeners are held until all are
+/// chosen, or the kernel may hand out one port twice (a server whose admin
+/// port is its client port answers HTTP by closing the connection).
+fn free_ports(ip: Ipv4Addr) -> ZkPorts {
+    let listeners: Vec<TcpListener> = (0..4)
+        .map(|_| TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("no free port on {ip}: {e}")))
+        .collect();
+    let port = |i: usize| listeners[i].local_addr().expect("bound").port();
+    ZkPorts {
+        client: port(0),
+        quorum: port(1),
+        election: port(2),
+        admin: port(3),
+    }
 }
 
 fn op(f: OpKind, key: &str, value: Value) -> OpRequest {
@@ -91,12 +100,7 @@ impl Ensemble {
                     name: NodeName::numbered(u32::from(i)),
                     id: u32::from(i),
                     ip: IpAddr::V4(ip),
-                    ports: ZkPorts {
-                        client: free_port(ip),
-                        quorum: free_port(ip),
-                        election: free_port(ip),
-                        admin: free_port(ip),
-                    },
+                    ports: free_ports(ip),
                     data_dir: dir.path().join(format!("n{i}")),
                 }
             })
@@ -168,7 +172,8 @@ impl Ensemble {
             }
             assert!(
                 started.elapsed() < within,
-                "not every server serves within {within:?}: {answers:?}"
+                "not every server serves within {within:?}: {answers:?}\n{}",
+                self.logs()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -505,6 +510,45 @@ async fn three_servers_leader_kill_restart_and_contended_cas() {
         "every ok applied, no fail did: {oks} ok + up to {infos} info, counter {counter}"
     );
     assert!(fails > 0, "4 clients on one key should collide");
+
+    // A paused leader: for `syncLimit` (2 s) its followers still think it
+    // leads. A plain read on a follower is answered from the follower's
+    // copy; a sync read waits for the leader, so it times out.
+    let follower = ensemble.names().into_iter().find(|n| *n != leader).unwrap();
+    let short = Duration::from_millis(500);
+    let plain = ensemble.client(follower.as_str(), short);
+    let synced = ensemble.client(follower.as_str(), short).sync_reads(true);
+    // Open a session on each first: a new session needs the leader too.
+    assert_eq!(plain.run(&read("r")).await, Completion::Ok(json!(1)));
+    assert_eq!(synced.run(&read("r")).await, Completion::Ok(json!(1)));
+    ensemble
+        .nemesis
+        .pause(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    let paused_at = Instant::now();
+    let r = read("r");
+    let (plain_read, sync_read) = futures::join!(plain.run(&r), synced.run(&r));
+    assert!(
+        paused_at.elapsed() < Duration::from_millis(1500),
+        "within syncLimit"
+    );
+    assert_eq!(
+        plain_read,
+        Completion::Ok(json!(1)),
+        "served by the follower"
+    );
+    assert_eq!(
+        sync_read,
+        Completion::Fail("timeout".into()),
+        "waited for the leader"
+    );
+    ensemble
+        .nemesis
+        .resume(std::slice::from_ref(&leader))
+        .await
+        .unwrap();
+    let leader = ensemble.wait_for_leader(Duration::from_secs(40)).await;
 
     // Kill the leader: the others elect a new one and take writes; the old
     // leader restarts from its data dir and catches up.
