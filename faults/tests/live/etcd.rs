@@ -269,7 +269,7 @@ async fn body() {
             "{leader} never rejoined"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     println!(
         "healed; {leader} follows {after} after {:?}",
         healed_at.elapsed()

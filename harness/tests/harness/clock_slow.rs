@@ -353,17 +353,25 @@ fn slow_faults_happen_through_a_plan() {
         .ops
         .iter()
         .filter(|o| o.outcome == Outcome::Ok && o.return_time.is_some());
+    // The window's stop event is recorded once the links are restored,
+    // and restoring them releases the packets held back: ops that end
+    // just before it may have been released early, so leave them out.
+    let teardown = Duration::from_millis(500).as_nanos() as u64;
     let (inside, before): (Vec<_>, Vec<_>) = ok
-        .filter(|o| o.return_time.unwrap() < slow_stop)
+        .filter(|o| o.return_time.unwrap() + teardown < slow_stop)
         .filter(|o| o.call_time >= slow_start || o.return_time.unwrap() < slow_start)
         .partition(|o| o.call_time >= slow_start);
-    assert!(inside.len() >= 20, "{} ops inside", inside.len());
+    let lat: Vec<u64> = inside.iter().map(|o| latency(o) / 1_000_000).collect();
+    // Ops inside take 200-800 ms and the cut-off node fails its own, so
+    // a run sees 13-25 of them: enough to show the floor.
+    assert!(inside.len() >= 8, "{} ops inside: {lat:?}", inside.len());
     let floor = (2 * delay - Duration::from_millis(5)).as_nanos() as u64;
-    let fastest = inside.iter().map(|o| latency(o)).min().unwrap();
+    let fastest = inside.iter().min_by_key(|o| latency(o)).unwrap();
     assert!(
-        fastest >= floor,
-        "an op inside the slow window took only {} ms",
-        fastest / 1_000_000
+        latency(fastest) >= floor,
+        "an op inside the slow window ({slow_start}..{slow_stop}, partition \
+         {cut_start}..{cut_stop}) took only {} ms: {fastest:?}",
+        latency(fastest) / 1_000_000
     );
     let mut quick: Vec<u64> = before.iter().map(|o| latency(o)).collect();
     quick.sort_unstable();

@@ -192,3 +192,27 @@ fn files_named(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// docs/plans.md's table of shipped plans names every file in `plans/`,
+/// so a new plan cannot land without saying what verdict to expect.
+#[test]
+fn plans_md_lists_every_shipped_plan() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("docs/plans.md")).unwrap();
+    let mut unlisted = Vec::new();
+    let mut plans = 0;
+    for entry in std::fs::read_dir(root.join("plans")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") {
+            plans += 1;
+            if !text.contains(&format!("| `{name}` |")) {
+                unlisted.push(name);
+            }
+        }
+    }
+    assert!(plans > 10, "plans/ holds the shipped plans ({plans} found)");
+    assert!(
+        unlisted.is_empty(),
+        "docs/plans.md does not list: {unlisted:?}"
+    );
+}
