@@ -210,7 +210,7 @@ fn summary(out: &mut String, input: &ReportInput<'_>, windows: &[FaultBand]) {
     }
     let _ = write!(
         out,
-        r#"<tr class="overall"><td>overall</td><td><span class="badge {cls}">{}</span></td><td>invalid &gt; unknown &gt; valid</td></tr></table>"#,
+        r#"<tr class="overall"><td>overall</td><td><span class="badge {cls}">{}</span></td><td>the worst verdict above (invalid, then unknown, then valid)</td></tr></table>"#,
         input.checked.verdict(),
         cls = verdict_class(input.checked.verdict())
     );
