@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::{
     checker::{Checker, Report, to_json},
-    history::{History, Outcome},
+    history::{History, Op, Outcome},
     results::Verdict,
 };
 
@@ -64,6 +64,21 @@ impl Checker for Availability {
     }
 }
 
+/// Whether `op`, acknowledged, wrote something: reads never do, and a
+/// transaction only when one of its micro-ops appends or writes (a cluster
+/// that answers only read-only transactions has tested nothing).
+fn writes(op: &Op) -> bool {
+    match op.f.as_str() {
+        "read" => false,
+        "txn" => op.input.as_array().is_some_and(|micro_ops| {
+            micro_ops
+                .iter()
+                .any(|m| matches!(m.get(0).and_then(Value::as_str), Some("append" | "w")))
+        }),
+        _ => true,
+    }
+}
+
 /// Checks `history` against the floor `min_ok_share`.
 pub fn check(history: &History, min_ok_share: Option<f64>) -> AvailabilityReport {
     let mut report = AvailabilityReport {
@@ -77,7 +92,7 @@ pub fn check(history: &History, min_ok_share: Option<f64>) -> AvailabilityReport
         report.ops += 1;
         if op.outcome == Outcome::Ok {
             report.ok += 1;
-            if op.f != "read" {
+            if writes(op) {
                 report.acknowledged_writes += 1;
             }
         }
@@ -143,12 +158,22 @@ mod tests {
 
     /// One op per `(f, outcome)`, one after another.
     fn history(ops: &[(&str, EventKind)]) -> History {
+        let with_values: Vec<_> = ops
+            .iter()
+            .enumerate()
+            .map(|(i, (f, outcome))| (*f, Value::from(i), *outcome))
+            .collect();
+        history_of(&with_values)
+    }
+
+    /// One op per `(f, value, outcome)`, one after another.
+    fn history_of(ops: &[(&str, Value, EventKind)]) -> History {
         let mut events = Vec::new();
-        for (i, (f, outcome)) in ops.iter().enumerate() {
+        for (i, (f, value, outcome)) in ops.iter().enumerate() {
             let i = i as u64;
             let mut invoke = Event::new(2 * i, 2 * i, Process::Client(i), EventKind::Invoke, f);
             invoke.key = Some("k".into());
-            invoke.value = Value::from(i);
+            invoke.value = value.clone();
             let mut done = invoke.clone();
             done.index += 1;
             done.time += 1;
@@ -171,6 +196,27 @@ mod tests {
         let only_reads = history(&[("read", EventKind::Ok), ("write", EventKind::Fail)]);
         assert_eq!(check(&only_reads, None).verdict, Verdict::Unknown);
         assert_eq!(check(&History::default(), None).verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn read_only_transactions_are_not_acknowledged_writes() {
+        let read_only = serde_json::json!([["r", "x", null], ["r", "y", null]]);
+        let appends = serde_json::json!([["r", "x", null], ["append", "x", 3]]);
+        let writes = serde_json::json!([["w", "x", 3]]);
+        let only_reads = history_of(&[
+            ("txn", read_only.clone(), EventKind::Ok),
+            ("txn", appends.clone(), EventKind::Fail),
+        ]);
+        let report = check(&only_reads, None);
+        assert_eq!(report.verdict, Verdict::Unknown, "{report:?}");
+        assert_eq!(report.acknowledged_writes, 0);
+        for wrote in [appends, writes] {
+            let history = history_of(&[
+                ("txn", read_only.clone(), EventKind::Ok),
+                ("txn", wrote, EventKind::Ok),
+            ]);
+            assert_eq!(check(&history, None).acknowledged_writes, 1);
+        }
     }
 
     #[test]
