@@ -16,7 +16,10 @@ use std::{
 
 use serde_json::Value;
 
-use crate::support::{harness, run_plan, skipped_for_privileges, target_node, text};
+use crate::support::{
+    harness, processes_mentioning, read_results, run_plan, skipped_for_privileges, target_node,
+    text,
+};
 
 /// A plan of `duration` with `args` for target-node and `faults`.
 fn write_plan(dir: &Path, name: &str, args: &str, duration: &str, faults: &str) -> PathBuf {
@@ -83,8 +86,7 @@ fn assert_paired(events: &[Value], kind: &str) -> usize {
 }
 
 fn results(runs: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(runs.join("latest/results.json")).unwrap())
-        .unwrap()
+    read_results(&runs.join("latest"))
 }
 
 /// Durable mounts in `mountinfo` (`/proc/<pid>/mountinfo`).
@@ -300,22 +302,6 @@ fn controller_sigkill_leaves_no_mount_on_the_host() {
         let data = run_dir.join("nodes").join(node);
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{node}");
     }
-}
-
-/// Pids of live processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(needle)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 #[test]

@@ -7,23 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{harness, skipped_for_privileges, target_node, text};
-
-/// Pids of live processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(needle)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
-}
+use crate::support::{harness, processes_mentioning, skipped_for_privileges, target_node, text};
 
 #[test]
 fn ctrl_c_heals_stops_nodes_and_checks_what_was_recorded() {
