@@ -73,6 +73,29 @@ pub async fn measure(
     eprintln!("{what}: n={n} p50={p50:?} p99={p99:?}");
 }
 
+/// On the key "fresh", absent at first: a cas `from: null` matches only an
+/// absent key (and on "absent" a cas from a value fails); writing null
+/// deletes the key, which then reads as null.
+pub async fn assert_null_means_absent(c: &impl Client) {
+    use Completion::{Fail, Ok};
+    let cas = |key, swap| op(OpKind::Cas, key, swap);
+    assert_eq!(
+        c.invoke(&cas("fresh", json!([null, 1]))).await,
+        Ok(json!([null, 1]))
+    );
+    assert_eq!(
+        c.invoke(&cas("fresh", json!([null, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    assert_eq!(
+        c.invoke(&cas("absent", json!([1, 2]))).await,
+        Fail("cas-mismatch".into())
+    );
+    let delete = op(OpKind::Write, "fresh", Value::Null);
+    assert_eq!(c.invoke(&delete).await, Ok(Value::Null));
+    assert_eq!(c.invoke(&read("fresh")).await, Ok(Value::Null));
+}
+
 /// JSON values of every kind, to write, read back and compare by cas.
 pub fn json_samples() -> [Value; 6] {
     [

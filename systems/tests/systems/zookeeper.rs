@@ -27,7 +27,8 @@ use systems::{
 use workloads::OpKind;
 
 use crate::support::{
-    assert_json_round_trips, contended_increments, log_tails, measure, op, read, retry_ok, skip,
+    assert_json_round_trips, assert_null_means_absent, contended_increments, log_tails, measure,
+    op, read, retry_ok, skip,
 };
 
 /// Sessions the test's clients ask for (the servers grant at most 20
@@ -214,25 +215,9 @@ async fn one_server_register_semantics_and_process_faults() {
         Fail("cas-mismatch".into())
     );
     assert_eq!(c.run(&read("k")).await, Ok(json!(9)));
-    // `from: null` matches only an absent key.
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
-        Ok(json!([null, 1]))
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    // Writing null deletes: the key is absent again, for reads and cas.
-    assert_eq!(
-        c.run(&op(OpKind::Write, "fresh", Value::Null)).await,
-        Ok(Value::Null)
-    );
-    assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
+    // `from: null` matches only an absent key; writing null deletes.
+    assert_null_means_absent(&c).await;
+    // The key is absent again, for cas too.
     assert_eq!(
         c.run(&op(OpKind::Cas, "fresh", json!([null, null]))).await,
         Ok(json!([null, null]))
