@@ -133,17 +133,7 @@ fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
         .prefix("faults-cluster-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let mut mounts = Vec::new();
-    for i in 1..=3 {
-        let nodes = dir.path().join("nodes");
-        mounts.push(
-            DurableFs::mount(
-                nodes.join(format!("n{i}.backing")),
-                nodes.join(format!("n{i}")),
-            )
-            .map_err(|e| e.to_string())?,
-        );
-    }
+    let mounts = mount_nodes(&dir.path().join("nodes"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut nemesis = Nemesis::<LoopbackIptables>::new(None);
     for (i, fs) in (1..).zip(&mounts) {
@@ -158,6 +148,20 @@ fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
     }
     shut_down(&runtime, nemesis, mounts)?;
     outcome
+}
+
+/// A durable mount for each of the three nodes: `nodes/n<i>`, backed by
+/// `nodes/n<i>.backing`.
+pub fn mount_nodes(nodes: &Path) -> Result<Vec<DurableFs>, String> {
+    (1..=3)
+        .map(|i| {
+            DurableFs::mount(
+                nodes.join(format!("n{i}.backing")),
+                nodes.join(format!("n{i}")),
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// Every node's log (`n1.log` to `n3.log` in `dir`), on stderr.

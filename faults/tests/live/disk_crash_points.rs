@@ -18,7 +18,8 @@ use std::{
 use crate::{
     disk::{DiskScenario, run},
     disk_cluster::{
-        BIN_ENV, addr, http, lost_writes, print_node_logs, shut_down, spec, target_node, write_keys,
+        BIN_ENV, addr, http, lost_writes, mount_nodes, print_node_logs, shut_down, spec,
+        target_node, write_keys,
     },
     support::{Verdict, skip_or_fail},
 };
@@ -101,17 +102,7 @@ fn body() -> Result<(), String> {
         .prefix("faults-install-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let nodes = dir.path().join("nodes");
-    let mut mounts = Vec::new();
-    for i in 1..=3 {
-        mounts.push(
-            DurableFs::mount(
-                nodes.join(format!("n{i}.backing")),
-                nodes.join(format!("n{i}")),
-            )
-            .map_err(|e| e.to_string())?,
-        );
-    }
+    let mounts = mount_nodes(&dir.path().join("nodes"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut nemesis = Nemesis::<LoopbackIptables>::new(None);
     for (i, fs) in (1..).zip(&mounts) {

@@ -10,15 +10,14 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::Output,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
 use crate::support::{
-    harness, processes_mentioning, read_results, run_plan, skipped_for_privileges, target_node,
-    text,
+    processes_mentioning, read_results, run_plan, skipped_for_privileges, spawn_run, text,
 };
 
 /// A plan of `duration` with `args` for target-node and `faults`.
@@ -233,17 +232,7 @@ fn controller_sigkill_leaves_no_mount_on_the_host() {
     let faults =
         "  every: 1s\n  pick:\n    - { fault: power-loss, target: all, restart-after: 1s }";
     let plan = write_plan(dir.path(), "disk-sigkill", "", "2m", faults);
-    let mut child = Command::new(harness())
-        .arg("run")
-        .arg(&plan)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .arg("--node-binary")
-        .arg(target_node())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&plan, &runs);
     let pid = child.id();
     let mounts_of_controller = PathBuf::from(format!("/proc/{pid}/mountinfo"));
     // Wait until power was lost and restored, with the nodes running on

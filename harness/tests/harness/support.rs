@@ -4,7 +4,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Child, Command, Output, Stdio},
 };
 
 use serde_json::{Map, Value};
@@ -25,18 +25,35 @@ pub fn target_node() -> PathBuf {
     path
 }
 
-/// Runs `harness run PLAN` with runs under `runs`.
-pub fn run_plan(plan: &Path, runs: &Path, extra: &[&str]) -> Output {
-    Command::new(harness())
+/// `harness run PLAN` with runs under `runs`, on target-node.
+fn run_command(plan: &Path, runs: &Path) -> Command {
+    let mut command = Command::new(harness());
+    command
         .arg("run")
         .arg(plan)
         .arg("--runs-dir")
         .arg(runs)
         .arg("--node-binary")
-        .arg(target_node())
+        .arg(target_node());
+    command
+}
+
+/// Runs `harness run PLAN` with runs under `runs`.
+pub fn run_plan(plan: &Path, runs: &Path, extra: &[&str]) -> Output {
+    run_command(plan, runs)
         .args(extra)
         .output()
         .expect("harness starts")
+}
+
+/// Starts `harness run PLAN` with runs under `runs`, its stdout and
+/// stderr piped, and returns without waiting.
+pub fn spawn_run(plan: &Path, runs: &Path) -> Child {
+    run_command(plan, runs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// True when the run could not get a private network namespace: the test
