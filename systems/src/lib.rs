@@ -12,6 +12,7 @@
 //! Adding a system: a module implementing [`System`], one line in [`ALL`],
 //! and its page in the docs.
 
+mod canonical_json;
 pub mod client;
 pub mod cluster;
 pub mod command;

@@ -185,6 +185,19 @@ impl NodeConn {
     }
 }
 
+/// Resets the clocks of `nodes`; the node's wall clock (read through
+/// `conn`) must then be real time again.
+async fn reset_to_real_time(
+    clocks: &mut ClockControl,
+    nodes: &[NodeName],
+    conn: &mut NodeConn,
+    what: &str,
+) {
+    clocks.reset(nodes).await.unwrap();
+    let reset = conn.now().await;
+    assert_near(what, reset.system, reset.real, 0.5);
+}
+
 async fn rate_and_jumps_on_a_running_node(dir: &Path, fake_monotonic: bool) {
     let tag = if fake_monotonic { "mono" } else { "wall" };
     let mut setup = ClockSetup::new(dir.join(format!("clocks-{tag}"))).expect("libfaketime");
@@ -253,14 +266,8 @@ async fn rate_and_jumps_on_a_running_node(dir: &Path, fake_monotonic: bool) {
         0.1,
     );
 
-    clocks.reset(&nodes).await.unwrap();
-    let reset = conn.now().await;
-    assert_near(
-        &format!("{tag}: wall clock after reset"),
-        reset.system,
-        reset.real,
-        0.5,
-    );
+    let what = format!("{tag}: wall clock after reset");
+    reset_to_real_time(&mut clocks, &nodes, &mut conn, &what).await;
 
     // A jump back by 10 s.
     let before = conn.now().await;
@@ -299,14 +306,8 @@ async fn rate_and_jumps_on_a_running_node(dir: &Path, fake_monotonic: bool) {
         0.1,
     );
 
-    clocks.reset(&nodes).await.unwrap();
-    let reset = conn.now().await;
-    assert_near(
-        &format!("{tag}: wall clock after the last reset"),
-        reset.system,
-        reset.real,
-        0.5,
-    );
+    let what = format!("{tag}: wall clock after the last reset");
+    reset_to_real_time(&mut clocks, &nodes, &mut conn, &what).await;
     node.kill().await.expect("kill the clock node");
 }
 

@@ -9,9 +9,8 @@
 //! `HARNESS_REQUIRE_PRIVILEGES=1`) without it.
 
 use std::{
-    io::{Read, Write},
-    net::{SocketAddrV4, TcpStream},
-    path::PathBuf,
+    net::SocketAddrV4,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -22,7 +21,7 @@ use serde_json::Value;
 
 use crate::{
     disk::{DiskScenario, run},
-    support::{Verdict, skip_or_fail},
+    support::{Verdict, http_exchange, skip_or_fail},
 };
 
 pub const SAFE: DiskScenario = DiskScenario {
@@ -81,29 +80,14 @@ pub(crate) fn http(
     path: &str,
     body: Option<&str>,
 ) -> Result<(u16, Value), String> {
-    let timeout = Duration::from_secs(3);
-    let mut stream = TcpStream::connect_timeout(&to.into(), timeout)
-        .map_err(|e| format!("connect {to}: {e}"))?;
-    stream.set_read_timeout(Some(timeout)).ok();
     let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    let (head, body) = http_exchange(to, method, path, body, Duration::from_secs(3))?;
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or("no status")?;
-    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
 /// Read `key` linearizably from any node, retrying through elections.
@@ -149,17 +133,7 @@ fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
         .prefix("faults-cluster-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let mut mounts = Vec::new();
-    for i in 1..=3 {
-        let nodes = dir.path().join("nodes");
-        mounts.push(
-            DurableFs::mount(
-                nodes.join(format!("n{i}.backing")),
-                nodes.join(format!("n{i}")),
-            )
-            .map_err(|e| e.to_string())?,
-        );
-    }
+    let mounts = mount_nodes(&dir.path().join("nodes"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut nemesis = Nemesis::<LoopbackIptables>::new(None);
     for (i, fs) in (1..).zip(&mounts) {
@@ -170,18 +144,47 @@ fn cluster_body(unsafe_no_fsync: bool) -> Result<(), String> {
     }
     let outcome = exercise(&runtime, &mut nemesis, &mounts, unsafe_no_fsync);
     if outcome.is_err() {
-        for i in 1..=3 {
-            let log = std::fs::read_to_string(dir.path().join(format!("n{i}.log")));
-            eprintln!("--- n{i}.log\n{}", log.unwrap_or_default());
-        }
+        print_node_logs(dir.path());
     }
+    shut_down(&runtime, nemesis, mounts)?;
+    outcome
+}
+
+/// A durable mount for each of the three nodes: `nodes/n<i>`, backed by
+/// `nodes/n<i>.backing`.
+pub fn mount_nodes(nodes: &Path) -> Result<Vec<DurableFs>, String> {
+    (1..=3)
+        .map(|i| {
+            DurableFs::mount(
+                nodes.join(format!("n{i}.backing")),
+                nodes.join(format!("n{i}")),
+            )
+            .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Every node's log (`n1.log` to `n3.log` in `dir`), on stderr.
+pub fn print_node_logs(dir: &Path) {
+    for i in 1..=3 {
+        let log = std::fs::read_to_string(dir.join(format!("n{i}.log")));
+        eprintln!("--- n{i}.log\n{}", log.unwrap_or_default());
+    }
+}
+
+/// Stops every node, then unmounts their file systems.
+pub fn shut_down(
+    runtime: &tokio::runtime::Runtime,
+    nemesis: Nemesis<LoopbackIptables>,
+    mounts: Vec<DurableFs>,
+) -> Result<(), String> {
     runtime
         .block_on(nemesis.shutdown())
         .map_err(|e| e.to_string())?;
     for fs in mounts {
         fs.unmount().map_err(|e| e.to_string())?;
     }
-    outcome
+    Ok(())
 }
 
 /// Write, kill every node, restart, read back: nothing may be lost. Then

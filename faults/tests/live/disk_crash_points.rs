@@ -17,7 +17,10 @@ use std::{
 
 use crate::{
     disk::{DiskScenario, run},
-    disk_cluster::{BIN_ENV, addr, http, lost_writes, spec, target_node, write_keys},
+    disk_cluster::{
+        BIN_ENV, addr, http, lost_writes, mount_nodes, print_node_logs, shut_down, spec,
+        target_node, write_keys,
+    },
     support::{Verdict, skip_or_fail},
 };
 use faults::{
@@ -99,17 +102,7 @@ fn body() -> Result<(), String> {
         .prefix("faults-install-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let nodes = dir.path().join("nodes");
-    let mut mounts = Vec::new();
-    for i in 1..=3 {
-        mounts.push(
-            DurableFs::mount(
-                nodes.join(format!("n{i}.backing")),
-                nodes.join(format!("n{i}")),
-            )
-            .map_err(|e| e.to_string())?,
-        );
-    }
+    let mounts = mount_nodes(&dir.path().join("nodes"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut nemesis = Nemesis::<LoopbackIptables>::new(None);
     for (i, fs) in (1..).zip(&mounts) {
@@ -126,17 +119,9 @@ fn body() -> Result<(), String> {
     let outcome = crash_points(&runtime, &mut nemesis, &mounts);
     // FAULTS_LIVE_DUMP_LOGS=1 shows the node logs of a passing run too.
     if outcome.is_err() || std::env::var_os("FAULTS_LIVE_DUMP_LOGS").is_some() {
-        for i in 1..=3 {
-            let log = std::fs::read_to_string(dir.path().join(format!("n{i}.log")));
-            eprintln!("--- n{i}.log\n{}", log.unwrap_or_default());
-        }
+        print_node_logs(dir.path());
     }
-    runtime
-        .block_on(nemesis.shutdown())
-        .map_err(|e| e.to_string())?;
-    for fs in mounts {
-        fs.unmount().map_err(|e| e.to_string())?;
-    }
+    shut_down(&runtime, nemesis, mounts)?;
     outcome
 }
 

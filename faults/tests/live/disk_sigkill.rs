@@ -2,22 +2,15 @@
 //! mount: afterwards the host never saw the mount, no node or FUSE server
 //! process remains, and the run's mount namespace (with the mount) is gone.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    sync::mpsc,
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use faults::{Nemesis, NodeName, NodeSpec, disk::mounted_in, net::LoopbackIptables};
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
 
 use crate::{
     disk::{DiskScenario, mount_temp, require_fuse},
-    support::{Verdict, eventually, pid_alive, scenario_command, tasks_in_namespace},
+    support::{
+        Verdict, eventually, pid_alive, sigkill_controller, spawn_until_ready, tasks_in_namespace,
+    },
 };
 
 pub const CONTROLLER: DiskScenario = DiskScenario {
@@ -67,42 +60,22 @@ pub fn controller_killed() -> Verdict {
     if mounted_in(&host_mountinfo(), None) {
         return Verdict::Fail("the host already shows a durable mount before the test".into());
     }
-    let mut child = scenario_command(CONTROLLER.name)
-        .spawn()
-        .expect("spawn the controller");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    let (mut pid, mut mntns, mut dir, mut mount) = (None::<u32>, None::<u64>, None, None);
+    let spawned = spawn_until_ready(CONTROLLER.name, |line| {
+        if let Some(rest) = line.strip_prefix("PIDS ") {
+            pid = rest.parse().ok();
+        } else if let Some(rest) = line.strip_prefix("MNTNS ") {
+            mntns = rest.parse().ok();
+        } else if let Some(rest) = line.strip_prefix("DIR ") {
+            dir = Some(PathBuf::from(rest));
+        } else if let Some(rest) = line.strip_prefix("MOUNT ") {
+            mount = Some(PathBuf::from(rest));
         }
     });
-    let (mut pid, mut mntns, mut dir, mut mount) = (None::<u32>, None::<u64>, None, None);
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == "READY" => break,
-            Ok(line) => {
-                if let Some(rest) = line.strip_prefix("PIDS ") {
-                    pid = rest.parse().ok();
-                } else if let Some(rest) = line.strip_prefix("MNTNS ") {
-                    mntns = rest.parse().ok();
-                } else if let Some(rest) = line.strip_prefix("DIR ") {
-                    dir = Some(PathBuf::from(rest));
-                } else if let Some(rest) = line.strip_prefix("MOUNT ") {
-                    mount = Some(PathBuf::from(rest));
-                }
-            }
-            Err(_) => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-                let out = child.wait_with_output().expect("reap");
-                return Verdict::Fail(format!(
-                    "the controller never became ready ({})\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-        }
-    }
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(verdict) => return verdict,
+    };
     let verdict = (|| {
         let (Some(pid), Some(mntns), Some(mount)) = (pid, mntns, mount.as_deref()) else {
             return Verdict::Fail("the controller did not report pid, namespace and mount".into());
@@ -118,10 +91,8 @@ pub fn controller_killed() -> Verdict {
         if !pid_alive(pid) {
             return Verdict::Fail(format!("the node {pid} is not running before the kill"));
         }
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL the controller");
-        let status = child.wait().expect("reap the controller");
-        if status.code().is_some() {
-            return Verdict::Fail(format!("the controller was not killed: {status}"));
+        if let Err(verdict) = sigkill_controller(&mut child) {
+            return verdict;
         }
         if !eventually(Duration::from_secs(5), || !pid_alive(pid)) {
             return Verdict::Fail(format!("node {pid} survived the controller"));

@@ -5,8 +5,7 @@
 //! heal the old leader follows the new one. Skips when etcd is missing.
 
 use std::{
-    io::{Read, Write},
-    net::{Ipv4Addr, SocketAddrV4, TcpStream},
+    net::{Ipv4Addr, SocketAddrV4},
     path::Path,
     time::{Duration, Instant},
 };
@@ -20,7 +19,9 @@ use serde_json::Value;
 
 use crate::{
     Scenario,
-    support::{Verdict, require_iptables, run_namespaced_scenario, skip_or_fail, which},
+    support::{
+        Verdict, http_exchange, require_iptables, run_namespaced_scenario, skip_or_fail, which,
+    },
 };
 
 pub const SCENARIO: Scenario = Scenario {
@@ -48,21 +49,8 @@ pub fn partition_etcd() -> Verdict {
 
 /// POST `body` to etcd's JSON gateway at `ip:2379`, within `timeout`.
 fn post(ip: Ipv4Addr, path: &str, body: &str, timeout: Duration) -> Result<Value, String> {
-    let addr = SocketAddrV4::new(ip, 2379).into();
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(timeout)).ok();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {ip}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    let to = SocketAddrV4::new(ip, 2379);
+    let (head, body) = http_exchange(to, "POST", path, body, timeout)?;
     if !head.starts_with("HTTP/1.1 200") {
         return Err(head.lines().next().unwrap_or_default().to_owned());
     }

@@ -11,7 +11,6 @@ use std::{
     os::unix::fs::MetadataExt,
     path::Path,
     process::Command,
-    sync::mpsc,
     time::Duration,
 };
 
@@ -21,10 +20,6 @@ use faults::{
     netns::{self, NetNamespace},
     shapes,
 };
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
 use tokio::task::JoinSet;
 
 use crate::{
@@ -32,7 +27,7 @@ use crate::{
     support::{
         PORT, Verdict, describe, eventually, host_rules, listener_spec, pid_alive,
         require_iptables, require_privileges, run_namespaced_scenario, run_with_timeout,
-        scenario_command, skip_or_fail, which,
+        scenario_command, sigkill_controller, skip_or_fail, spawn_until_ready, which,
     },
 };
 
@@ -450,41 +445,21 @@ pub fn controller_killed() -> Verdict {
         return v;
     }
     let (network, rules) = (host_network(), host_rules());
-    let mut child = scenario_command(CONTROLLER.name)
-        .spawn()
-        .expect("spawn the controller");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    let (mut pids, mut namespaces) = (Vec::<u32>::new(), Vec::<u64>::new());
+    let spawned = spawn_until_ready(CONTROLLER.name, |line| {
+        if let Some(rest) = line.strip_prefix("PIDS ") {
+            pids = rest.split(' ').map(|p| p.parse().unwrap()).collect();
+        } else if let Some(rest) = line
+            .strip_prefix("NODENS ")
+            .or_else(|| line.strip_prefix("NETNS "))
+        {
+            namespaces.extend(rest.split(' ').map(|p| p.parse::<u64>().unwrap()));
         }
     });
-    let (mut pids, mut namespaces) = (Vec::<u32>::new(), Vec::<u64>::new());
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == "READY" => break,
-            Ok(line) => {
-                if let Some(rest) = line.strip_prefix("PIDS ") {
-                    pids = rest.split(' ').map(|p| p.parse().unwrap()).collect();
-                } else if let Some(rest) = line
-                    .strip_prefix("NODENS ")
-                    .or_else(|| line.strip_prefix("NETNS "))
-                {
-                    namespaces.extend(rest.split(' ').map(|p| p.parse::<u64>().unwrap()));
-                }
-            }
-            Err(_) => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-                let out = child.wait_with_output().expect("reap");
-                return Verdict::Fail(format!(
-                    "the controller never became ready ({})\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-        }
-    }
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(verdict) => return verdict,
+    };
     let verdict = (|| {
         if pids.len() != N as usize || !pids.iter().all(|&p| pid_alive(p)) {
             return Verdict::Fail(format!("nodes not all running before the kill: {pids:?}"));
@@ -498,12 +473,8 @@ pub fn controller_killed() -> Verdict {
                 return Verdict::Fail(format!("nothing holds namespace {ino} before the kill"));
             }
         }
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL the controller");
-        let status = child.wait().expect("reap the controller");
-        if status.code().is_some() {
-            return Verdict::Fail(format!(
-                "the controller was not killed by a signal: {status}"
-            ));
+        if let Err(verdict) = sigkill_controller(&mut child) {
+            return verdict;
         }
         if !eventually(Duration::from_secs(5), || {
             pids.iter().all(|&p| !pid_alive(p))

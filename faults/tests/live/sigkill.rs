@@ -2,24 +2,15 @@
 //! no node process survives, and neither does the namespace holding the
 //! rules.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    sync::mpsc,
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use faults::{Firewall, Nemesis, NodeName, Outcome, PartitionShape, node::loopback_addr, shapes};
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
 
 use crate::{
     Scenario,
     support::{
         Verdict, eventually, host_rules, listener_spec, node_addr, pid_alive, require_privileges,
-        scenario_command, tasks_in_namespace, wait_reachable,
+        sigkill_controller, spawn_until_ready, tasks_in_namespace, wait_reachable,
     },
 };
 
@@ -71,40 +62,20 @@ pub fn controller_killed() -> Verdict {
         return v;
     }
     let before = host_rules();
-    let mut child = scenario_command(CONTROLLER.name)
-        .spawn()
-        .expect("spawn the controller");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    let (mut pids, mut netns, mut dir) = (Vec::<u32>::new(), None::<u64>, None::<PathBuf>);
+    let spawned = spawn_until_ready(CONTROLLER.name, |line| {
+        if let Some(rest) = line.strip_prefix("PIDS ") {
+            pids = rest.split(' ').map(|p| p.parse().unwrap()).collect();
+        } else if let Some(rest) = line.strip_prefix("NETNS ") {
+            netns = rest.parse().ok();
+        } else if let Some(rest) = line.strip_prefix("DIR ") {
+            dir = Some(rest.into());
         }
     });
-    let (mut pids, mut netns, mut dir) = (Vec::<u32>::new(), None::<u64>, None::<PathBuf>);
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == "READY" => break,
-            Ok(line) => {
-                if let Some(rest) = line.strip_prefix("PIDS ") {
-                    pids = rest.split(' ').map(|p| p.parse().unwrap()).collect();
-                } else if let Some(rest) = line.strip_prefix("NETNS ") {
-                    netns = rest.parse().ok();
-                } else if let Some(rest) = line.strip_prefix("DIR ") {
-                    dir = Some(rest.into());
-                }
-            }
-            Err(_) => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-                let out = child.wait_with_output().expect("reap");
-                return Verdict::Fail(format!(
-                    "the controller never became ready ({})\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-        }
-    }
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(verdict) => return verdict,
+    };
     let netns = netns.expect("the controller reports its namespace");
     let verdict = (|| {
         if pids.len() != 3 || !pids.iter().all(|&p| pid_alive(p)) {
@@ -115,12 +86,8 @@ pub fn controller_killed() -> Verdict {
                 "no task found in the controller's namespace {netns}"
             ));
         }
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL the controller");
-        let status = child.wait().expect("reap the controller");
-        if status.code().is_some() {
-            return Verdict::Fail(format!(
-                "the controller was not killed by a signal: {status}"
-            ));
+        if let Err(verdict) = sigkill_controller(&mut child) {
+            return verdict;
         }
         if !eventually(Duration::from_secs(5), || {
             pids.iter().all(|&p| !pid_alive(p))

@@ -1,16 +1,22 @@
-//! Shared machinery of the live tests: roles, children, host snapshots,
-//! the listener node and its client.
+//! Shared machinery of the live tests: roles, children (and controllers
+//! to SIGKILL), host snapshots, the listener node and its client, and a
+//! minimal HTTP/1.1 exchange for the tests that talk to real servers.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
-    net::{Ipv4Addr, SocketAddrV4, TcpListener},
+    net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream},
     os::unix::process::CommandExt,
     path::Path,
     process::{Child, Command, ExitCode, Output, Stdio},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
 use faults::{NodeName, netns, node::loopback_addr, process::NodeSpec};
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::Scenario;
@@ -392,4 +398,75 @@ pub fn tasks_in_namespace(kind: &str, ino: u64) -> Vec<String> {
         }
     }
     found
+}
+
+/// Spawns the scenario `name`, a controller, and hands each line it prints
+/// to `report` until it prints `READY`. A controller not ready within 30 s
+/// is killed, and the verdict gives its exit status and stderr.
+pub fn spawn_until_ready(name: &str, mut report: impl FnMut(&str)) -> Result<Child, Verdict> {
+    let mut child = scenario_command(name)
+        .spawn()
+        .expect("spawn the controller");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line == "READY" => return Ok(child),
+            Ok(line) => report(&line),
+            Err(_) => {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                let out = child.wait_with_output().expect("reap");
+                return Err(Verdict::Fail(format!(
+                    "the controller never became ready ({})\n{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                )));
+            }
+        }
+    }
+}
+
+/// SIGKILLs the controller `child` and reaps it; a verdict when it did not
+/// die of a signal.
+pub fn sigkill_controller(child: &mut Child) -> Result<(), Verdict> {
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL the controller");
+    let status = child.wait().expect("reap the controller");
+    if status.code().is_some() {
+        return Err(Verdict::Fail(format!(
+            "the controller was not killed by a signal: {status}"
+        )));
+    }
+    Ok(())
+}
+
+/// One HTTP/1.1 exchange with `to` (`Connection: close`), connecting and
+/// reading each within `timeout`; the response's head and body.
+pub fn http_exchange(
+    to: SocketAddrV4,
+    method: &str,
+    path: &str,
+    body: &str,
+    timeout: Duration,
+) -> Result<(String, String), String> {
+    let mut stream = TcpStream::connect_timeout(&to.into(), timeout)
+        .map_err(|e| format!("connect {to}: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    Ok((head.to_owned(), body.to_owned()))
 }

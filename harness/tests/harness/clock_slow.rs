@@ -13,7 +13,7 @@ use checker::{History, Outcome, read_jsonl, stats::fault_windows};
 use harness::plans::load_str;
 use serde_json::Value;
 
-use crate::support::{harness, run_plan, skipped_for_privileges, target_node, text};
+use crate::support::{harness, run_expecting, skip, target_node, text, write_plan};
 
 const HEAD: &str = "name: t\nworkload: { kind: register }\nduration: 30s\n";
 
@@ -194,32 +194,14 @@ fn skipped_without_libfaketime(test: &str) -> bool {
     let Err(e) = faults::clock::locate_libfaketime() else {
         return false;
     };
-    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-        panic!("{test}: {e} (HARNESS_REQUIRE_PRIVILEGES=1)");
-    }
-    eprintln!("SKIPPED {test}: {e}");
+    skip(test, &e.to_string());
     true
-}
-
-fn write_plan(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, format!("name: {name}\n{body}")).unwrap();
-    path
 }
 
 /// Runs `plan`, expecting a valid verdict; the run's directory, or `None`
 /// if the test skipped for lack of a namespace.
 fn run_valid(plan: &Path, runs: &Path, test: &str) -> Option<PathBuf> {
-    let out = run_plan(plan, runs, &[]);
-    if skipped_for_privileges(&out, test) {
-        return None;
-    }
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    run_expecting(plan, runs, 0, test)?;
     Some(std::fs::canonicalize(runs.join("latest")).unwrap())
 }
 

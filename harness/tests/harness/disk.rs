@@ -10,13 +10,15 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::Output,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
-use crate::support::{harness, run_plan, skipped_for_privileges, target_node, text};
+use crate::support::{
+    processes_mentioning, read_results, run_plan, skipped_for_privileges, spawn_run, text,
+};
 
 /// A plan of `duration` with `args` for target-node and `faults`.
 fn write_plan(dir: &Path, name: &str, args: &str, duration: &str, faults: &str) -> PathBuf {
@@ -83,8 +85,7 @@ fn assert_paired(events: &[Value], kind: &str) -> usize {
 }
 
 fn results(runs: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(runs.join("latest/results.json")).unwrap())
-        .unwrap()
+    read_results(&runs.join("latest"))
 }
 
 /// Durable mounts in `mountinfo` (`/proc/<pid>/mountinfo`).
@@ -231,17 +232,7 @@ fn controller_sigkill_leaves_no_mount_on_the_host() {
     let faults =
         "  every: 1s\n  pick:\n    - { fault: power-loss, target: all, restart-after: 1s }";
     let plan = write_plan(dir.path(), "disk-sigkill", "", "2m", faults);
-    let mut child = Command::new(harness())
-        .arg("run")
-        .arg(&plan)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .arg("--node-binary")
-        .arg(target_node())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&plan, &runs);
     let pid = child.id();
     let mounts_of_controller = PathBuf::from(format!("/proc/{pid}/mountinfo"));
     // Wait until power was lost and restored, with the nodes running on
@@ -300,22 +291,6 @@ fn controller_sigkill_leaves_no_mount_on_the_host() {
         let data = run_dir.join("nodes").join(node);
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{node}");
     }
-}
-
-/// Pids of live processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(needle)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 #[test]

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use crate::support::{run_plan, skipped_for_privileges, target_node, text};
+use crate::support::{
+    linearizable_keys, read_results, read_run_file, run_expecting, run_plan, skip, stale_reads,
+    target_node, text,
+};
 
 const KILL_PAUSE_PARTITION: &str = "  every: 2s\n  pick:\n    - { fault: kill, target: leader, restart-after: 1s }\n    - { fault: pause, target: one, for: 2s }\n    - { fault: partition, shape: isolate-leader, for: 2s }";
 const ISOLATE_ONE: &str =
@@ -41,18 +42,8 @@ fn write_plan(
 
 /// Runs `plan` and checks its exit code and verdict line; `None` when the
 /// test skipped for lack of privileges.
-fn run_expecting(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<(String, String)> {
-    let output = run_plan(plan, runs, &[]);
-    if skipped_for_privileges(&output, test) {
-        return None;
-    }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}:\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        plan.display()
-    );
+fn run_checked(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<(String, String)> {
+    let (stdout, stderr) = run_expecting(plan, runs, code, test)?;
     let verdict = if code == 0 {
         "verdict: VALID"
     } else {
@@ -62,9 +53,15 @@ fn run_expecting(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<(Str
     Some((stdout, stderr))
 }
 
-fn latest(runs: &Path, file: &str) -> String {
-    std::fs::read_to_string(runs.join("latest").join(file))
-        .unwrap_or_else(|e| panic!("no {file}: {e}"))
+/// A plan whose nodes cannot start: they are given a flag they refuse.
+fn write_bad_flag_plan(dir: &Path) -> PathBuf {
+    let plan = dir.join("bad-flag.yaml");
+    std::fs::write(
+        &plan,
+        "name: bad-flag\ncluster: { args: [\"--no-such-flag\"] }\nworkload: { kind: register }\nduration: 5s\n",
+    )
+    .unwrap();
+    plan
 }
 
 #[test]
@@ -79,13 +76,13 @@ fn correct_node_under_faults_is_valid() {
         CORRECT_MIX,
         KILL_PAUSE_PARTITION,
     );
-    let Some((_, stderr)) = run_expecting(&plan, &runs, 0, "correct_node_under_faults_is_valid")
+    let Some((_, stderr)) = run_checked(&plan, &runs, 0, "correct_node_under_faults_is_valid")
     else {
         return;
     };
-    let results: Value = serde_json::from_str(&latest(&runs, "results.json")).unwrap();
+    let results = read_results(&runs.join("latest"));
     assert_eq!(results["verdict"], "valid");
-    let history = latest(&runs, "history.jsonl");
+    let history = read_run_file(&runs.join("latest"), "history.jsonl");
     assert!(
         history.contains("\"start-"),
         "the schedule injected faults:\n{stderr}"
@@ -105,23 +102,13 @@ fn dirty_reads_under_partitions_are_invalid() {
         READ_HEAVY_MIX,
         ISOLATE_ONE,
     );
-    if run_expecting(&plan, &runs, 1, "dirty_reads_under_partitions_are_invalid").is_none() {
+    if run_checked(&plan, &runs, 1, "dirty_reads_under_partitions_are_invalid").is_none() {
         return;
     }
-    let results: Value = serde_json::from_str(&latest(&runs, "results.json")).unwrap();
-    let keys = results["checkers"]["linearizable"]["details"]["keys"]
-        .as_object()
-        .unwrap();
-    let stale_reads = keys
-        .values()
-        .filter(|k| k["verdict"] == "invalid")
-        .filter(|k| {
-            let c = &k["counterexample"];
-            c["op"]["f"] == "read" && c["op"]["output"] != c["state"]
-        })
-        .count();
+    let results = read_results(&runs.join("latest"));
+    let keys = linearizable_keys(&results);
     assert!(
-        stale_reads > 0,
+        stale_reads(keys) > 0,
         "some counterexample names a stale read (a read whose value is not the state): {keys:?}"
     );
 }
@@ -155,7 +142,7 @@ fn command_system_gives_the_same_verdicts_as_raft_kv() {
     );
     for (plan, code) in [(correct, 0), (dirty, 1)] {
         let test = "command_system_gives_the_same_verdicts_as_raft_kv";
-        if run_expecting(&plan, &dir.path().join("runs"), code, test).is_none() {
+        if run_checked(&plan, &dir.path().join("runs"), code, test).is_none() {
             return;
         }
     }
@@ -168,10 +155,7 @@ fn etcd_under_faults_is_valid() {
     let test = "etcd_under_faults_is_valid";
     if !Path::new("/usr/bin/etcd").is_file() {
         let reason = "/usr/bin/etcd is missing (apt-get install etcd-server)";
-        if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-            panic!("{test}: {reason}");
-        }
-        eprintln!("SKIPPED {test}: {reason}");
+        skip(test, reason);
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -184,10 +168,10 @@ fn etcd_under_faults_is_valid() {
         CORRECT_MIX,
         FAULT_TIMELINE,
     );
-    let Some((_, stderr)) = run_expecting(&plan, &runs, 0, test) else {
+    let Some((_, stderr)) = run_checked(&plan, &runs, 0, test) else {
         return;
     };
-    let history = latest(&runs, "history.jsonl");
+    let history = read_run_file(&runs.join("latest"), "history.jsonl");
     for fault in ["start-kill", "start-pause", "start-partition"] {
         assert!(history.contains(fault), "{fault} was injected:\n{stderr}");
     }
@@ -197,12 +181,7 @@ fn etcd_under_faults_is_valid() {
 #[test]
 fn node_that_dies_at_startup_fails_the_run_fast() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("bad-flag.yaml");
-    std::fs::write(
-        &plan,
-        "name: bad-flag\ncluster: { args: [\"--no-such-flag\"] }\nworkload: { kind: register }\nduration: 5s\n",
-    )
-    .unwrap();
+    let plan = write_bad_flag_plan(dir.path());
     let started = std::time::Instant::now();
     let output = run_plan(&plan, &dir.path().join("runs"), &[]);
     let stderr = text(&output.stderr);
@@ -226,12 +205,7 @@ fn node_that_dies_at_startup_fails_the_run_fast() {
 #[test]
 fn failed_runs_show_their_seed_in_the_repeat_table() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("bad-flag.yaml");
-    std::fs::write(
-        &plan,
-        "name: bad-flag\ncluster: { args: [\"--no-such-flag\"] }\nworkload: { kind: register }\nduration: 5s\n",
-    )
-    .unwrap();
+    let plan = write_bad_flag_plan(dir.path());
     let output = run_plan(&plan, &dir.path().join("runs"), &["--repeat", "2"]);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(3), "{stderr}");

@@ -16,9 +16,9 @@ use std::{
     sync::OnceLock,
 };
 
-use serde_json::Value;
-
-use crate::support::{run_plan, skipped_for_privileges, text};
+use crate::support::{
+    linearizable_keys, read_results, read_run_file, run_dir_expecting, skip, stale_reads, text,
+};
 
 /// build.sh's exit code for "Go or the raft sources are not installed".
 const BUILD_MISSING_TOOLS: i32 = 3;
@@ -31,10 +31,7 @@ fn node_binary(test: &str) -> Option<PathBuf> {
     match built {
         Ok(path) => Some(path.clone()),
         Err(reason) => {
-            if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-                panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
-            }
-            eprintln!("SKIPPED {test}: {reason}");
+            skip(test, reason);
             None
         }
     }
@@ -92,27 +89,6 @@ fn write_plan(dir: &Path, binary: &Path, name: &str, read_mode: &str, extra: &st
     path
 }
 
-/// Runs `plan`, expecting exit `code`; the run directory, or `None` when
-/// the test skipped for lack of privileges.
-fn run_expecting(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<PathBuf> {
-    let output = run_plan(plan, runs, &[]);
-    if skipped_for_privileges(&output, test) {
-        return None;
-    }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}:\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        plan.display()
-    );
-    Some(runs.join("latest"))
-}
-
-fn read(run: &Path, file: &str) -> String {
-    std::fs::read_to_string(run.join(file)).unwrap_or_else(|e| panic!("no {file}: {e}"))
-}
-
 /// Every node's log, one after the other.
 fn node_logs(run: &Path) -> String {
     (1..=3)
@@ -128,12 +104,12 @@ fn hashicorp_raft_barrier_reads_under_faults_are_valid() {
     };
     let dir = tempfile::tempdir().unwrap();
     let plan = write_plan(dir.path(), &binary, "hc-barrier", "barrier", "");
-    let Some(run) = run_expecting(&plan, &dir.path().join("runs"), 0, test) else {
+    let Some(run) = run_dir_expecting(&plan, &dir.path().join("runs"), 0, test) else {
         return;
     };
-    let results: Value = serde_json::from_str(&read(&run, "results.json")).unwrap();
+    let results = read_results(&run);
     assert_eq!(results["verdict"], "valid");
-    let history = read(&run, "history.jsonl");
+    let history = read_run_file(&run, "history.jsonl");
     for fault in ["start-kill", "start-pause", "start-partition"] {
         assert!(history.contains(fault), "{fault} was injected");
     }
@@ -161,23 +137,13 @@ fn hashicorp_raft_fsm_reads_on_loopback_are_invalid() {
     };
     let dir = tempfile::tempdir().unwrap();
     let plan = write_plan(dir.path(), &binary, "hc-fsm", "fsm", "network: loopback,");
-    let Some(run) = run_expecting(&plan, &dir.path().join("runs"), 1, test) else {
+    let Some(run) = run_dir_expecting(&plan, &dir.path().join("runs"), 1, test) else {
         return;
     };
-    let results: Value = serde_json::from_str(&read(&run, "results.json")).unwrap();
-    let keys = results["checkers"]["linearizable"]["details"]["keys"]
-        .as_object()
-        .unwrap();
-    let stale_reads = keys
-        .values()
-        .filter(|k| k["verdict"] == "invalid")
-        .filter(|k| {
-            let c = &k["counterexample"];
-            c["op"]["f"] == "read" && c["op"]["output"] != c["state"]
-        })
-        .count();
+    let results = read_results(&run);
+    let keys = linearizable_keys(&results);
     assert!(
-        stale_reads > 0,
+        stale_reads(keys) > 0,
         "a counterexample names a stale read: {keys:?}"
     );
     // The partitions cut raft traffic on loopback: a node stopped hearing

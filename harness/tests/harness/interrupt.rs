@@ -3,27 +3,11 @@
 //! results.json and says so.
 
 use std::{
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
-use crate::support::{harness, skipped_for_privileges, target_node, text};
-
-/// Pids of live processes whose command line mentions `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(needle)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
-}
+use crate::support::{processes_mentioning, skipped_for_privileges, spawn_run, text};
 
 #[test]
 fn ctrl_c_heals_stops_nodes_and_checks_what_was_recorded() {
@@ -55,17 +39,7 @@ fn interrupt_a_run(signal: &str, said: &str, test: &str) {
          faults: { every: 1s, pick: [ { fault: pause, target: one, for: 30s }, { fault: partition, shape: halves, for: 30s } ] }\n",
     )
     .unwrap();
-    let mut child = Command::new(harness())
-        .arg("run")
-        .arg(&plan)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .arg("--node-binary")
-        .arg(target_node())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&plan, &runs);
     // Interrupt once clients are working and a fault is in force.
     let history = runs.join("latest/history.jsonl");
     let deadline = Instant::now() + Duration::from_secs(30);

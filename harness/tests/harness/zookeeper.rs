@@ -12,11 +12,14 @@
 //! or there is no private network namespace; fails instead under
 //! `HARNESS_REQUIRE_PRIVILEGES=1`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{run_plan, skipped_for_privileges, text};
+use crate::support::{
+    linearizable_keys, read_results, read_run_file, run_dir_expecting, skip, stale_reads,
+    write_plan,
+};
 
 /// What the system needs: java, and the jars it starts ZooKeeper from.
 const NEEDS: [&str; 4] = [
@@ -40,38 +43,8 @@ fn installed(test: &str) -> bool {
         "{} missing (apt-get install libzookeeper-java default-jre-headless)",
         missing.join(", ")
     );
-    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-        panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
-    }
-    eprintln!("SKIPPED {test}: {reason}");
+    skip(test, &reason);
     false
-}
-
-fn write_plan(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, format!("name: {name}\n{body}")).unwrap();
-    path
-}
-
-/// Runs `plan`, expecting exit `code`; the run directory, or `None` when
-/// the test skipped for lack of privileges.
-fn run_expecting(plan: &Path, runs: &Path, code: i32, test: &str) -> Option<PathBuf> {
-    let output = run_plan(plan, runs, &[]);
-    if skipped_for_privileges(&output, test) {
-        return None;
-    }
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}:\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        plan.display()
-    );
-    Some(runs.join("latest"))
-}
-
-fn read(run: &Path, file: &str) -> String {
-    std::fs::read_to_string(run.join(file)).unwrap_or_else(|e| panic!("no {file}: {e}"))
 }
 
 /// The nodes that a kill in `history` hit.
@@ -113,12 +86,12 @@ fn zookeeper_set_with_sync_reads_under_kills_is_valid() {
            - { at: 8s, fault: kill, target: one, restart-after: 1s }\n\
          final: { settle: 1s }\n",
     );
-    let Some(run) = run_expecting(&plan, &dir.path().join("runs"), 0, test) else {
+    let Some(run) = run_dir_expecting(&plan, &dir.path().join("runs"), 0, test) else {
         return;
     };
-    let results: Value = serde_json::from_str(&read(&run, "results.json")).unwrap();
+    let results = read_results(&run);
     assert_eq!(results["checkers"]["set"]["verdict"], "valid", "{results}");
-    let history = read(&run, "history.jsonl");
+    let history = read_run_file(&run, "history.jsonl");
     assert!(history.contains("start-pause"), "the pause was injected");
     let oks = history
         .lines()
@@ -133,7 +106,7 @@ fn zookeeper_set_with_sync_reads_under_kills_is_valid() {
     for node in killed {
         let data = run.join("nodes").join(&node);
         assert!(data.join("zoo.cfg").is_file() && data.join("myid").is_file());
-        let log = read(&run, &format!("nodes/{node}.log"));
+        let log = read_run_file(&run, &format!("nodes/{node}.log"));
         let (_, restarted) = log
             .split_once("start #2 of")
             .unwrap_or_else(|| panic!("{node} restarted:\n{log}"));
@@ -169,27 +142,17 @@ fn zookeeper_plain_reads_under_partitions_are_invalid() {
          faults:\n  every: 1s\n  pick:\n    - { fault: partition, shape: isolate-one, for: 3s }\n\
          final: { settle: 1s }\n",
     );
-    let Some(run) = run_expecting(&plan, &dir.path().join("runs"), 1, test) else {
+    let Some(run) = run_dir_expecting(&plan, &dir.path().join("runs"), 1, test) else {
         return;
     };
-    let results: Value = serde_json::from_str(&read(&run, "results.json")).unwrap();
+    let results = read_results(&run);
     let reads = results["extra"]["run"]["reads"]
         .as_str()
         .unwrap_or_default();
     assert!(reads.contains("possibly stale"), "{reads}");
-    let keys = results["checkers"]["linearizable"]["details"]["keys"]
-        .as_object()
-        .unwrap();
-    let stale_reads = keys
-        .values()
-        .filter(|k| k["verdict"] == "invalid")
-        .filter(|k| {
-            let c = &k["counterexample"];
-            c["op"]["f"] == "read" && c["op"]["output"] != c["state"]
-        })
-        .count();
+    let keys = linearizable_keys(&results);
     assert!(
-        stale_reads > 0,
+        stale_reads(keys) > 0,
         "a counterexample names a stale read: {keys:?}"
     );
 }

@@ -29,6 +29,7 @@ use workloads::{OpKind, OpRequest};
 
 use crate::{
     BoxFuture,
+    canonical_json::canonical_text,
     client::{Client, Completion, root_cause},
 };
 
@@ -417,30 +418,6 @@ pub(crate) fn encode_key(key: &str) -> String {
 /// A value as stored: its canonical JSON text, base64-encoded.
 pub(crate) fn encode_value(value: &Value) -> String {
     b64::encode(canonical_text(value).as_bytes())
-}
-
-/// Compact JSON with object keys sorted at every level, so that equal
-/// values have equal texts (the workspace enables serde_json's
-/// `preserve_order`, under which `{"a":1,"b":2}` and `{"b":2,"a":1}` would
-/// print differently and a cas comparing them would wrongly mismatch).
-fn canonical_text(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(value).to_string()
 }
 
 pub(crate) fn decode_value(text: &str) -> Result<Value, String> {

@@ -16,6 +16,8 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+use crate::canonical_json::canonical_text;
+
 /// The parent of every key's znode.
 pub const ROOT: &str = "/harness";
 
@@ -71,27 +73,4 @@ pub fn decode(data: &[u8]) -> Result<Value, CodecError> {
         // Enough of it to recognise, never all of a large value.
         text: String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned(),
     })
-}
-
-/// Compact JSON with object keys sorted at every level. The workspace
-/// enables serde_json's `preserve_order`, under which `{"a":1,"b":2}` and
-/// `{"b":2,"a":1}` would print differently.
-fn canonical_text(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(value).to_string()
 }

@@ -19,7 +19,15 @@ use systems::{
     Completion,
     etcd::{EtcdClient, EtcdMember, EtcdSettings, find_leader, member_spec, statuses},
 };
-use workloads::{OpKind, OpRequest};
+use workloads::OpKind;
+
+use crate::support::{
+    assert_json_round_trips, assert_null_means_absent, contended_increments, log_tails, measure,
+    op, read, retry_ok, skip,
+};
+
+/// How long an operation that must succeed is retried.
+const RETRY_WITHIN: Duration = Duration::from_secs(20);
 
 /// etcd, or `None` after printing why the test skips.
 fn etcd_binary(test: &str) -> Option<PathBuf> {
@@ -32,10 +40,7 @@ fn etcd_binary(test: &str) -> Option<PathBuf> {
         "{} is not installed (apt-get install -y etcd-server)",
         path.display()
     );
-    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-        panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
-    }
-    eprintln!("SKIPPED {test}: {reason}");
+    skip(test, &reason);
     None
 }
 
@@ -44,14 +49,6 @@ fn free_port(ip: Ipv4Addr) -> u16 {
         .and_then(|l| l.local_addr())
         .unwrap_or_else(|e| panic!("no free port on {ip}: {e}"))
         .port()
-}
-
-fn op(f: OpKind, key: &str, value: Value) -> OpRequest {
-    OpRequest {
-        f,
-        key: key.to_owned(),
-        value,
-    }
 }
 
 struct Cluster {
@@ -129,44 +126,8 @@ impl Cluster {
     }
 
     fn logs(&self) -> String {
-        self.clients
-            .iter()
-            .map(|(name, _)| {
-                let text = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
-                    .unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                format!(
-                    "--- {name}\n{}",
-                    lines[lines.len().saturating_sub(15)..].join("\n")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        log_tails(self.dir.path(), self.clients.iter().map(|(name, _)| name))
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Runs `make(i)` `n` times one after another; prints and returns p50 and
-/// p99.
-async fn measure<F, Fut>(what: &str, n: usize, mut make: F) -> (Duration, Duration)
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = Completion>,
-{
-    let mut latencies = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        let done = make(i).await;
-        latencies.push(started.elapsed());
-        assert!(matches!(done, Completion::Ok(_)), "{what} #{i}: {done:?}");
-    }
-    latencies.sort();
-    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
-    eprintln!("etcd {what}: n={n} p50={p50:?} p99={p99:?}");
-    (p50, p99)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,15 +140,9 @@ async fn one_member_register_semantics_and_process_faults() {
     use Completion::{Fail, Ok};
 
     // Absent keys read as null; writes, reads and cas as the register says.
-    assert_eq!(
-        c.run(&op(OpKind::Read, "k", Value::Null)).await,
-        Ok(Value::Null)
-    );
+    assert_eq!(c.run(&read("k")).await, Ok(Value::Null));
     assert_eq!(c.run(&op(OpKind::Write, "k", json!(7))).await, Ok(json!(7)));
-    assert_eq!(
-        c.run(&op(OpKind::Read, "k", Value::Null)).await,
-        Ok(json!(7))
-    );
+    assert_eq!(c.run(&read("k")).await, Ok(json!(7)));
     assert_eq!(
         c.run(&op(OpKind::Cas, "k", json!([7, 8]))).await,
         Ok(json!([7, 8]))
@@ -197,32 +152,10 @@ async fn one_member_register_semantics_and_process_faults() {
         c.run(&op(OpKind::Cas, "k", json!([7, 9]))).await,
         Fail("cas-mismatch".into())
     );
-    assert_eq!(
-        c.run(&op(OpKind::Read, "k", Value::Null)).await,
-        Ok(json!(8))
-    );
-    // `from: null` matches only an absent key.
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
-        Ok(json!([null, 1]))
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    // Writing null deletes: the key is absent again, for reads and cas.
-    assert_eq!(
-        c.run(&op(OpKind::Write, "fresh", Value::Null)).await,
-        Ok(Value::Null)
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Read, "fresh", Value::Null)).await,
-        Ok(Value::Null)
-    );
+    assert_eq!(c.run(&read("k")).await, Ok(json!(8)));
+    // `from: null` matches only an absent key; writing null deletes.
+    assert_null_means_absent(&c).await;
+    // The key is absent again, for cas too.
     assert_eq!(
         c.run(&op(OpKind::Cas, "fresh", json!([null, 3]))).await,
         Ok(json!([null, 3]))
@@ -231,44 +164,16 @@ async fn one_member_register_semantics_and_process_faults() {
         c.run(&op(OpKind::Cas, "fresh", json!([3, null]))).await,
         Ok(json!([3, null]))
     );
-    assert_eq!(
-        c.run(&op(OpKind::Read, "fresh", Value::Null)).await,
-        Ok(Value::Null)
-    );
+    assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
 
     // JSON values round-trip, and cas compares them as values.
-    for (i, value) in [
-        json!("a \"quoted\" string, ünïcödé"),
-        json!([1, [2, 3], {"x": null}]),
-        json!({"b": 1, "a": [true, false]}),
-        json!(-12.5),
-        json!(u64::MAX),
-        json!(""),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let key = format!("json{i}");
-        assert_eq!(
-            c.run(&op(OpKind::Write, &key, value.clone())).await,
-            Ok(value.clone())
-        );
-        assert_eq!(
-            c.run(&op(OpKind::Read, &key, Value::Null)).await,
-            Ok(value.clone())
-        );
-        let swap = json!([value, i]);
-        assert_eq!(c.run(&op(OpKind::Cas, &key, swap.clone())).await, Ok(swap));
-    }
+    assert_json_round_trips(&c).await;
     // Keys are any string.
     assert_eq!(
         c.run(&op(OpKind::Write, "a/b c?%", json!(1))).await,
         Ok(json!(1))
     );
-    assert_eq!(
-        c.run(&op(OpKind::Read, "a/b c?%", Value::Null)).await,
-        Ok(json!(1))
-    );
+    assert_eq!(c.run(&read("a/b c?%")).await, Ok(json!(1)));
 
     // Appends build a list; serializable reads see it (one member).
     for e in 1..=3 {
@@ -278,29 +183,24 @@ async fn one_member_register_semantics_and_process_faults() {
         );
     }
     let serializable = c.clone().serializable_reads(true);
-    assert_eq!(
-        serializable
-            .run(&op(OpKind::Read, "set", Value::Null))
-            .await,
-        Ok(json!([1, 2, 3]))
-    );
+    assert_eq!(serializable.run(&read("set")).await, Ok(json!([1, 2, 3])));
     assert_eq!(
         c.run(&op(OpKind::Append, "k", json!(1))).await,
         Fail("not-a-list".into())
     );
 
     // Latency of the adapter against one member, sequentially.
-    measure("put (1 member)", 200, |i| {
-        call(&c, op(OpKind::Write, "lat", json!(i)))
+    measure("etcd put (1 member)", &c, 200, |i| {
+        op(OpKind::Write, "lat", json!(i))
     })
     .await;
-    measure("linearizable get (1 member)", 200, |_| {
-        call(&c, op(OpKind::Read, "lat", Value::Null))
-    })
-    .await;
-    measure("serializable get (1 member)", 200, |_| {
-        call(&serializable, op(OpKind::Read, "lat", Value::Null))
-    })
+    measure("etcd linearizable get (1 member)", &c, 200, |_| read("lat")).await;
+    measure(
+        "etcd serializable get (1 member)",
+        &serializable,
+        200,
+        |_| read("lat"),
+    )
     .await;
 
     // A paused member: a write times out (info: it may apply on resume),
@@ -316,10 +216,7 @@ async fn one_member_register_semantics_and_process_faults() {
         short.run(&op(OpKind::Write, "k", json!(100))).await,
         Completion::Info("timeout".into())
     );
-    assert_eq!(
-        short.run(&op(OpKind::Read, "k", Value::Null)).await,
-        Fail("timeout".into())
-    );
+    assert_eq!(short.run(&read("k")).await, Fail("timeout".into()));
     cluster
         .nemesis
         .resume(std::slice::from_ref(&n1))
@@ -327,7 +224,7 @@ async fn one_member_register_semantics_and_process_faults() {
         .unwrap();
     // The timed-out write did take effect once the member resumed: this is
     // why a timeout must be info.
-    let seen = retry_ok(&c, op(OpKind::Read, "k", Value::Null)).await;
+    let seen = retry_ok(&c, read("k"), RETRY_WITHIN).await;
     eprintln!("after the timed-out write of 100, k reads {seen}");
 
     // A killed member refuses connections: nothing was sent, so even a
@@ -340,7 +237,7 @@ async fn one_member_register_semantics_and_process_faults() {
     for request in [
         op(OpKind::Write, "k", json!(5)),
         op(OpKind::Cas, "k", json!([8, 5])),
-        op(OpKind::Read, "k", Value::Null),
+        read("k"),
     ] {
         assert_eq!(
             c.run(&request).await,
@@ -356,30 +253,10 @@ async fn one_member_register_semantics_and_process_faults() {
         .unwrap();
     cluster.wait_for_leader(Duration::from_secs(20)).await;
     assert_eq!(
-        retry_ok(&c, op(OpKind::Read, "set", Value::Null)).await,
+        retry_ok(&c, read("set"), RETRY_WITHIN).await,
         json!([1, 2, 3])
     );
     cluster.nemesis.shutdown().await.unwrap();
-}
-
-/// `invoke` until it is `ok` (at most 20 s); the value.
-async fn retry_ok(client: &EtcdClient, request: OpRequest) -> Value {
-    let started = Instant::now();
-    loop {
-        match client.run(&request).await {
-            Completion::Ok(value) => return value,
-            other if started.elapsed() > Duration::from_secs(20) => {
-                panic!("{request:?} never succeeded: last {other:?}")
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// `client.run(request)` as an owned future.
-fn call(client: &EtcdClient, request: OpRequest) -> impl std::future::Future<Output = Completion> {
-    let client = client.clone();
-    async move { client.run(&request).await }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,70 +283,27 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         Completion::Ok(json!(1))
     );
     for c in [&n2, &n3] {
-        assert_eq!(
-            c.run(&op(OpKind::Read, "r", Value::Null)).await,
-            Completion::Ok(json!(1))
-        );
+        assert_eq!(c.run(&read("r")).await, Completion::Ok(json!(1)));
     }
-    measure("put (3 members, via n1)", 100, |i| {
-        call(&n1, op(OpKind::Write, "lat", json!(i)))
+    measure("etcd put (3 members, via n1)", &n1, 100, |i| {
+        op(OpKind::Write, "lat", json!(i))
     })
     .await;
-    measure("linearizable get (3 members, via n2)", 100, |_| {
-        call(&n2, op(OpKind::Read, "lat", Value::Null))
-    })
+    measure(
+        "etcd linearizable get (3 members, via n2)",
+        &n2,
+        100,
+        |_| read("lat"),
+    )
     .await;
 
     // Contended increments by cas: a cas that reported `fail` must not have
     // applied, and one that reported `ok` must have, so the counter ends at
     // exactly the number of ok's.
-    let mut tasks = Vec::new();
-    for (i, c) in [&n1, &n2, &n3, &n1].into_iter().enumerate() {
-        let c = c.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut oks, mut fails, mut infos) = (0u64, 0u64, 0u64);
-            for _ in 0..30 {
-                let Completion::Ok(current) = c.run(&op(OpKind::Read, "ctr", Value::Null)).await
-                else {
-                    continue;
-                };
-                let from = current.as_u64().unwrap_or(0);
-                let from_value = if current.is_null() {
-                    Value::Null
-                } else {
-                    json!(from)
-                };
-                match c
-                    .run(&op(OpKind::Cas, "ctr", json!([from_value, from + 1])))
-                    .await
-                {
-                    Completion::Ok(_) => oks += 1,
-                    Completion::Fail(_) => fails += 1,
-                    // Only a timeout on a loaded machine: it may have applied.
-                    Completion::Info(e) => {
-                        eprintln!("client {i}: info {e}");
-                        infos += 1;
-                    }
-                }
-            }
-            (oks, fails, infos)
-        }));
-    }
-    let (mut oks, mut fails, mut infos) = (0, 0, 0);
-    for task in tasks {
-        let (o, f, i) = task.await.unwrap();
-        oks += o;
-        fails += f;
-        infos += i;
-    }
-    let counter = retry_ok(&n3, op(OpKind::Read, "ctr", Value::Null)).await;
-    eprintln!("contended cas: {oks} ok, {fails} fail, {infos} info, counter {counter}");
-    let counter = counter.as_u64().expect("a number");
-    assert!(
-        (oks..=oks + infos).contains(&counter),
-        "every ok applied, no fail did: {oks} ok + up to {infos} info, counter {counter}"
-    );
-    assert!(fails > 0, "4 clients on one key should collide");
+    let contenders = vec![n1.clone(), n2.clone(), n3.clone(), n1.clone()];
+    let tally = contended_increments(contenders, "ctr").await;
+    let counter = retry_ok(&n3, read("ctr"), RETRY_WITHIN).await;
+    let counter = tally.assert_counter(&counter);
 
     // Kill the leader: writes to it fail definitely (refused); the others
     // elect a new leader and take writes; the old leader restarts with its
@@ -491,7 +325,7 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         .find(|(n, _)| *n != leader)
         .map(|(_, c)| c.clone())
         .unwrap();
-    retry_ok(&survivor, op(OpKind::Write, "r", json!(3))).await;
+    retry_ok(&survivor, op(OpKind::Write, "r", json!(3)), RETRY_WITHIN).await;
     let new_leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
     eprintln!(
         "leader {leader} killed; {new_leader} leads and took a write after {:?}",
@@ -503,12 +337,9 @@ async fn three_members_leader_kill_restart_and_contended_cas() {
         .restart(std::slice::from_ref(&leader))
         .await
         .unwrap();
+    assert_eq!(retry_ok(&old, read("r"), RETRY_WITHIN).await, json!(3));
     assert_eq!(
-        retry_ok(&old, op(OpKind::Read, "r", Value::Null)).await,
-        json!(3)
-    );
-    assert_eq!(
-        retry_ok(&old, op(OpKind::Read, "ctr", Value::Null)).await,
+        retry_ok(&old, read("ctr"), RETRY_WITHIN).await,
         json!(counter),
         "the restarted member kept its data"
     );

@@ -1,4 +1,5 @@
 //! Integration tests of the system adapters against the real systems.
 
 mod etcd;
+mod support;
 mod zookeeper;

@@ -24,11 +24,19 @@ use systems::{
         status,
     },
 };
-use workloads::{OpKind, OpRequest};
+use workloads::OpKind;
+
+use crate::support::{
+    assert_json_round_trips, assert_null_means_absent, contended_increments, log_tails, measure,
+    op, read, retry_ok, skip,
+};
 
 /// Sessions the test's clients ask for (the servers grant at most 20
 /// ticks, 4 s).
 const SESSION: Duration = Duration::from_secs(4);
+
+/// How long an operation that must succeed is retried.
+const RETRY_WITHIN: Duration = Duration::from_secs(30);
 
 /// java, or `None` after printing why the test skips.
 fn java(test: &str) -> Option<PathBuf> {
@@ -46,10 +54,7 @@ fn java(test: &str) -> Option<PathBuf> {
         "{} missing (apt-get install -y libzookeeper-java default-jre-headless)",
         missing.join(", ")
     );
-    if std::env::var("HARNESS_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
-        panic!("{test}: {reason}, and HARNESS_REQUIRE_PRIVILEGES=1 forbids skipping");
-    }
-    eprintln!("SKIPPED {test}: {reason}");
+    skip(test, &reason);
     None
 }
 
@@ -67,18 +72,6 @@ fn free_ports(ip: Ipv4Addr) -> ZkPorts {
         election: port(2),
         admin: port(3),
     }
-}
-
-fn op(f: OpKind, key: &str, value: Value) -> OpRequest {
-    OpRequest {
-        f,
-        key: key.to_owned(),
-        value,
-    }
-}
-
-fn read(key: &str) -> OpRequest {
-    op(OpKind::Read, key, Value::Null)
 }
 
 struct Ensemble {
@@ -192,54 +185,7 @@ impl Ensemble {
     }
 
     fn logs(&self) -> String {
-        self.servers
-            .iter()
-            .map(|s| {
-                let path = self.dir.path().join(format!("{}.log", s.name));
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                format!(
-                    "--- {}\n{}",
-                    s.name,
-                    lines[lines.len().saturating_sub(15)..].join("\n")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Runs `request(i)` on `client` `n` times one after another; prints p50
-/// and p99.
-async fn measure(what: &str, client: &ZkClient, n: usize, request: impl Fn(usize) -> OpRequest) {
-    let mut latencies = Vec::with_capacity(n);
-    for i in 0..n {
-        let request = request(i);
-        let started = Instant::now();
-        let done = client.run(&request).await;
-        latencies.push(started.elapsed());
-        assert!(matches!(done, Completion::Ok(_)), "{what} #{i}: {done:?}");
-    }
-    latencies.sort();
-    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
-    eprintln!("zookeeper {what}: n={n} p50={p50:?} p99={p99:?}");
-}
-
-/// `run` until it is `ok` (at most 30 s); the value.
-async fn retry_ok(client: &ZkClient, request: OpRequest) -> Value {
-    let started = Instant::now();
-    loop {
-        match client.run(&request).await {
-            Completion::Ok(value) => return value,
-            other if started.elapsed() > Duration::from_secs(30) => {
-                panic!("{request:?} never succeeded: last {other:?}")
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
+        log_tails(self.dir.path(), self.servers.iter().map(|s| &s.name))
     }
 }
 
@@ -269,25 +215,9 @@ async fn one_server_register_semantics_and_process_faults() {
         Fail("cas-mismatch".into())
     );
     assert_eq!(c.run(&read("k")).await, Ok(json!(9)));
-    // `from: null` matches only an absent key.
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 1]))).await,
-        Ok(json!([null, 1]))
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "fresh", json!([null, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    assert_eq!(
-        c.run(&op(OpKind::Cas, "absent", json!([1, 2]))).await,
-        Fail("cas-mismatch".into())
-    );
-    // Writing null deletes: the key is absent again, for reads and cas.
-    assert_eq!(
-        c.run(&op(OpKind::Write, "fresh", Value::Null)).await,
-        Ok(Value::Null)
-    );
-    assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
+    // `from: null` matches only an absent key; writing null deletes.
+    assert_null_means_absent(&c).await;
+    // The key is absent again, for cas too.
     assert_eq!(
         c.run(&op(OpKind::Cas, "fresh", json!([null, null]))).await,
         Ok(json!([null, null]))
@@ -307,24 +237,7 @@ async fn one_server_register_semantics_and_process_faults() {
     assert_eq!(c.run(&read("fresh")).await, Ok(Value::Null));
 
     // JSON values round-trip, and cas compares them as values.
-    for (i, value) in [
-        json!("a \"quoted\" string, ünïcödé"),
-        json!([1, [2, 3], {"x": null}]),
-        json!({"b": 1, "a": [true, false]}),
-        json!(-12.5),
-        json!(u64::MAX),
-        json!(""),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let key = format!("json{i}");
-        let write = op(OpKind::Write, &key, value.clone());
-        assert_eq!(c.run(&write).await, Ok(value.clone()));
-        assert_eq!(c.run(&read(&key)).await, Ok(value.clone()));
-        let swap = json!([value, i]);
-        assert_eq!(c.run(&op(OpKind::Cas, &key, swap.clone())).await, Ok(swap));
-    }
+    assert_json_round_trips(&c).await;
     // Keys are any string, each its own znode.
     for (i, key) in ["a/b c?%", ".", "..", "", "zookeeper", "a%2Fb"]
         .into_iter()
@@ -359,12 +272,15 @@ async fn one_server_register_semantics_and_process_faults() {
     );
 
     // Latency of the adapter against one server, sequentially.
-    measure("setData (1 server)", &c, 200, |i| {
+    measure("zookeeper setData (1 server)", &c, 200, |i| {
         op(OpKind::Write, "lat", json!(i))
     })
     .await;
-    measure("getData (1 server)", &c, 200, |_| read("lat")).await;
-    measure("sync + getData (1 server)", &synced, 200, |_| read("lat")).await;
+    measure("zookeeper getData (1 server)", &c, 200, |_| read("lat")).await;
+    measure("zookeeper sync + getData (1 server)", &synced, 200, |_| {
+        read("lat")
+    })
+    .await;
 
     // A paused server: a write times out (info: it may apply on resume),
     // a read fails (reads never take effect).
@@ -392,7 +308,7 @@ async fn one_server_register_semantics_and_process_faults() {
         .unwrap();
     // The timed-out write was in flight when its session was dropped: it
     // may well have been applied, which is why a timeout must be info.
-    let seen = retry_ok(&c, read("k")).await;
+    let seen = retry_ok(&c, read("k"), RETRY_WITHIN).await;
     eprintln!("after the timed-out write of 100, k reads {seen}");
 
     // A killed server refuses connections: no session, nothing sent, so
@@ -423,7 +339,10 @@ async fn one_server_register_semantics_and_process_faults() {
         .await
         .unwrap();
     ensemble.wait_for_leader(Duration::from_secs(40)).await;
-    assert_eq!(retry_ok(&synced, read("set")).await, json!([1, 2, 3]));
+    assert_eq!(
+        retry_ok(&synced, read("set"), RETRY_WITHIN).await,
+        json!([1, 2, 3])
+    );
     ensemble.nemesis.shutdown().await.unwrap();
 }
 
@@ -458,12 +377,15 @@ async fn three_servers_leader_kill_restart_and_contended_cas() {
     for c in &clients[1..] {
         assert_eq!(c.run(&read("r")).await, Completion::Ok(json!(1)));
     }
-    measure("setData (3 servers, via n1)", &clients[0], 100, |i| {
-        op(OpKind::Write, "lat", json!(i))
-    })
+    measure(
+        "zookeeper setData (3 servers, via n1)",
+        &clients[0],
+        100,
+        |i| op(OpKind::Write, "lat", json!(i)),
+    )
     .await;
     measure(
-        "sync + getData (3 servers, via n2)",
+        "zookeeper sync + getData (3 servers, via n2)",
         &clients[1],
         100,
         |_| read("lat"),
@@ -473,43 +395,13 @@ async fn three_servers_leader_kill_restart_and_contended_cas() {
     // Contended increments by cas: a cas that said `fail` must not have
     // applied, and one that said `ok` must have, so the counter ends at
     // exactly the number of ok's (give or take the info's).
-    let mut tasks = Vec::new();
-    for (i, name) in ["n1", "n2", "n3", "n1"].into_iter().enumerate() {
-        let c = ensemble.client(name, timeout);
-        tasks.push(tokio::spawn(async move {
-            let (mut oks, mut fails, mut infos) = (0u64, 0u64, 0u64);
-            for _ in 0..30 {
-                let Completion::Ok(current) = c.run(&read("ctr")).await else {
-                    continue;
-                };
-                let next = current.as_u64().unwrap_or(0) + 1;
-                match c.run(&op(OpKind::Cas, "ctr", json!([current, next]))).await {
-                    Completion::Ok(_) => oks += 1,
-                    Completion::Fail(_) => fails += 1,
-                    Completion::Info(e) => {
-                        eprintln!("client {i}: info {e}");
-                        infos += 1;
-                    }
-                }
-            }
-            (oks, fails, infos)
-        }));
-    }
-    let (mut oks, mut fails, mut infos) = (0, 0, 0);
-    for task in tasks {
-        let (o, f, i) = task.await.unwrap();
-        oks += o;
-        fails += f;
-        infos += i;
-    }
-    let counter = retry_ok(&clients[2], read("ctr")).await;
-    eprintln!("contended cas: {oks} ok, {fails} fail, {infos} info, counter {counter}");
-    let counter = counter.as_u64().expect("a number");
-    assert!(
-        (oks..=oks + infos).contains(&counter),
-        "every ok applied, no fail did: {oks} ok + up to {infos} info, counter {counter}"
-    );
-    assert!(fails > 0, "4 clients on one key should collide");
+    let contenders = ["n1", "n2", "n3", "n1"]
+        .into_iter()
+        .map(|name| ensemble.client(name, timeout))
+        .collect();
+    let tally = contended_increments(contenders, "ctr").await;
+    let counter = retry_ok(&clients[2], read("ctr"), RETRY_WITHIN).await;
+    let counter = tally.assert_counter(&counter);
 
     // A paused leader: for `syncLimit` (2 s) its followers still think it
     // leads. A plain read on a follower is answered from the follower's
@@ -560,7 +452,7 @@ async fn three_servers_leader_kill_restart_and_contended_cas() {
         .unwrap();
     let survivor = ensemble.names().into_iter().find(|n| *n != leader).unwrap();
     let survivor = ensemble.client(survivor.as_str(), timeout);
-    retry_ok(&survivor, op(OpKind::Write, "r", json!(3))).await;
+    retry_ok(&survivor, op(OpKind::Write, "r", json!(3)), RETRY_WITHIN).await;
     let new_leader = ensemble.wait_for_leader(Duration::from_secs(40)).await;
     eprintln!(
         "leader {leader} killed; {new_leader} leads and took a write after {:?}",
@@ -573,9 +465,9 @@ async fn three_servers_leader_kill_restart_and_contended_cas() {
         .await
         .unwrap();
     let old = ensemble.client(leader.as_str(), timeout).sync_reads(true);
-    assert_eq!(retry_ok(&old, read("r")).await, json!(3));
+    assert_eq!(retry_ok(&old, read("r"), RETRY_WITHIN).await, json!(3));
     assert_eq!(
-        retry_ok(&old, read("ctr")).await,
+        retry_ok(&old, read("ctr"), RETRY_WITHIN).await,
         json!(counter),
         "the restarted server kept its data"
     );

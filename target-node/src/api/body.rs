@@ -1,5 +1,5 @@
-//! Reading request bodies within a size limit and a deadline, and the
-//! request-target limit.
+//! Reading request bodies within a size limit and a deadline, parsing
+//! them as JSON, and the request-target limit.
 //!
 //! Invariant: no error produced here repeats any part of the request; a
 //! refused body is answered with its limit only, so that an attacker's
@@ -15,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http_body_util::BodyExt;
+use serde_json::Value;
 
 use super::ApiError;
 use crate::limits::URI_MAX_BYTES;
@@ -53,6 +54,21 @@ pub async fn read_limited(
     tokio::time::timeout(deadline, read)
         .await
         .map_err(|_elapsed| ApiError::body_timeout())?
+}
+
+/// Parses a body as JSON. The error for a missing body or broken JSON
+/// names a position, never the input.
+pub fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("missing JSON body"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "bad JSON body: not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Middleware: refuses a request target longer than [`URI_MAX_BYTES`].

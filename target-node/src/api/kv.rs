@@ -23,7 +23,10 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, Raf
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
-use super::{ApiError, body::read_limited};
+use super::{
+    ApiError,
+    body::{parse_json, read_limited},
+};
 use crate::{
     cli::ReadMode,
     limits::{COMMAND_MAX_BYTES, KV_BODY_MAX_BYTES, RESPONSE_MAX_BYTES},
@@ -57,16 +60,7 @@ struct CasBody {
 /// value), so errors are worded here: a position for broken JSON, the
 /// expected shape for anything else.
 fn parse<T: DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::bad_request("missing JSON body"));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "bad JSON body: not valid JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let value = parse_json(body)?;
     // serde would also accept a struct written as an array; the protocol
     // promises objects only.
     if !value.is_object() {

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 use super::{
     ApiError,
-    body::read_limited,
+    body::{parse_json, read_limited},
     kv::{Request, forward, hops, leader_hint},
 };
 use crate::{
@@ -174,16 +174,7 @@ const TXN_SHAPE: &str =
 /// Decodes a `/txn` body. Errors name positions and the expected shape,
 /// never the input.
 fn parse_txn(body: &Bytes) -> Result<Vec<MicroOp>, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::bad_request("missing JSON body"));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "bad JSON body: not valid JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let value = parse_json(body)?;
     let shape = || ApiError::bad_request(format!("bad JSON body: expected {TXN_SHAPE}"));
     let Value::Object(mut object) = value else {
         return Err(ApiError::bad_request("the JSON body must be an object"));
