@@ -20,6 +20,7 @@ use crate::{
     checker::{Checker, Report, to_json},
     history::{History, Op, Outcome},
     results::Verdict,
+    txn::history::TXN_F,
 };
 
 /// The checker's name in `results.json`.
@@ -70,7 +71,7 @@ impl Checker for Availability {
 fn writes(op: &Op) -> bool {
     match op.f.as_str() {
         "read" => false,
-        "txn" => op.input.as_array().is_some_and(|micro_ops| {
+        TXN_F => op.input.as_array().is_some_and(|micro_ops| {
             micro_ops
                 .iter()
                 .any(|m| matches!(m.get(0).and_then(Value::as_str), Some("append" | "w")))

@@ -343,10 +343,14 @@ fn slow_faults_happen_through_a_plan() {
         .filter(|o| o.return_time.unwrap() + teardown < slow_stop)
         .filter(|o| o.call_time >= slow_start || o.return_time.unwrap() < slow_start)
         .partition(|o| o.call_time >= slow_start);
-    let lat: Vec<u64> = inside.iter().map(|o| latency(o) / 1_000_000).collect();
+    let latencies_ms: Vec<u64> = inside.iter().map(|o| latency(o) / 1_000_000).collect();
     // Ops inside take 200-800 ms and the cut-off node fails its own, so
     // a run sees 13-25 of them: enough to show the floor.
-    assert!(inside.len() >= 8, "{} ops inside: {lat:?}", inside.len());
+    assert!(
+        inside.len() >= 8,
+        "{} ops inside: {latencies_ms:?}",
+        inside.len()
+    );
     let floor = (2 * delay - Duration::from_millis(5)).as_nanos() as u64;
     let fastest = inside.iter().min_by_key(|o| latency(o)).unwrap();
     assert!(

@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+/// The workspace's root directory.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn workflow(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../.github/workflows")
-        .join(name);
+    let path = repo_root().join(".github/workflows").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name} is not YAML: {e}"))
 }
@@ -112,9 +115,7 @@ fn nightly_runs_a_matrix_of_valid_plans_and_fails_on_bad_verdicts() {
     let expected = expected_verdicts();
     for plan in plans {
         let name = format!("{}.yaml", plan.as_str().unwrap());
-        let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../plans")
-            .join(&name);
+        let path = repo_root().join("plans").join(&name);
         harness::plans::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
         assert_eq!(
             expected.get(&name).map(String::as_str),
@@ -156,7 +157,7 @@ fn nightly_runs_a_matrix_of_valid_plans_and_fails_on_bad_verdicts() {
 /// each file it names must exist (placeholders like `<name>` aside).
 #[test]
 fn extending_md_names_files_that_exist() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let text = std::fs::read_to_string(root.join("docs/extending.md")).unwrap();
     let named = files_named(&text);
     assert!(named.len() > 20, "the page names files: {named:?}");
@@ -195,7 +196,7 @@ fn files_named(text: &str) -> Vec<String> {
 /// The verdict docs/plans.md's table of shipped plans expects of each plan
 /// (`| `name.yaml` | expect | what |`).
 fn expected_verdicts() -> std::collections::HashMap<String, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let text = std::fs::read_to_string(root.join("docs/plans.md")).unwrap();
     let rows = text.lines().filter_map(|line| {
         let mut cells = line.strip_prefix("| `")?.splitn(2, "` | ");
@@ -217,7 +218,7 @@ fn expected_verdicts() -> std::collections::HashMap<String, String> {
 /// so a new plan cannot land without saying what verdict to expect.
 #[test]
 fn plans_md_lists_every_shipped_plan() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let expected = expected_verdicts();
     let mut unlisted = Vec::new();
     let mut plans = 0;
